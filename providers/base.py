@@ -1,0 +1,176 @@
+"""The `Provider` interface: turn an `OCRRequest` into one provider's HTTP request, and its HTTP
+response into an `OCRResponse` or a typed error.
+
+A provider knows nothing of routing: it is handed a request and an `httpx.AsyncClient` (owned by
+the caller, so one connection pool serves every provider) and makes exactly one call.
+
+Writing a provider means filling in three things::
+
+    class MyProvider(Provider):
+        name = "my_provider"
+
+        def url(self) -> str:
+            return f"{self.api_base}/v1/ocr"
+
+        async def auth_headers(self, client: httpx.AsyncClient) -> dict[str, str]:
+            return {"Authorization": f"Bearer {self.api_key}"}
+
+and, where the provider cannot fetch remote documents itself, overriding `prepare`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from router.errors import (
+    APIConnectionError,
+    ConfigError,
+    InvalidResponseError,
+    OCRRouterError,
+    RequestTimeoutError,
+    error_from_response,
+    scrub,
+)
+from router.types import OCRRequest, OCRResponse
+
+TokenCallable = Callable[[], "str | Awaitable[str]"]
+
+
+class ProviderSettings(BaseModel):
+    """What a deployment tells its provider. Secrets are `SecretStr`, so `repr()` never shows
+    them. LiteLLM's names (`vertex_project`, `vertex_location`, `vertex_credentials`) are accepted
+    too, so a LiteLLM config loads unchanged."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, arbitrary_types_allowed=True)
+
+    model: str = Field(description="the provider's model name, without a provider/ prefix")
+    api_key: SecretStr | None = None
+    api_base: str | None = None
+    api_version: str | None = None
+    project: str | None = Field(default=None, alias="vertex_project")
+    location: str | None = Field(default=None, alias="vertex_location")
+    # A path to a service-account JSON file, its JSON text, or the parsed dict.
+    credentials: SecretStr | dict[str, Any] | None = Field(default=None, alias="vertex_credentials")
+    # A static OAuth access token, or a callable (sync or async) that returns a fresh one.
+    token: SecretStr | TokenCallable | None = None
+    timeout: float | None = Field(default=None, gt=0)
+    headers: dict[str, str] = Field(default_factory=dict)
+    # The remote-document download guard (providers that need documents inline).
+    allow_private_document_urls: bool = False
+    max_document_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    document_fetch_timeout: float = Field(default=30.0, gt=0)
+
+    def secret_values(self) -> list[str]:
+        """Every secret these settings hold, so that messages can be scrubbed of them."""
+        values = [secret.get_secret_value() for secret in (self.api_key,) if secret is not None]
+        if isinstance(self.token, SecretStr):
+            values.append(self.token.get_secret_value())
+        if isinstance(self.credentials, SecretStr):
+            values.append(self.credentials.get_secret_value())
+        elif isinstance(self.credentials, dict):
+            values.extend(str(v) for k, v in self.credentials.items() if "key" in k)
+        return values
+
+
+class Provider(ABC):
+    """One provider's HTTP dialect for Mistral OCR."""
+
+    name: ClassVar[str]
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        self.settings = settings
+        self._extra_secrets: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.settings.model!r}, url={self.url()!r})"
+
+    @abstractmethod
+    def url(self) -> str:
+        """The full URL of the OCR endpoint."""
+
+    @abstractmethod
+    async def auth_headers(self, client: httpx.AsyncClient) -> dict[str, str]:
+        """The headers that authenticate a call (may fetch or refresh a token)."""
+
+    async def prepare(self, request: OCRRequest, client: httpx.AsyncClient) -> OCRRequest:
+        """Adapt a request to what the provider accepts (e.g. inline remote documents)."""
+        return request
+
+    def body(self, request: OCRRequest) -> dict[str, Any]:
+        return request.to_wire(model=self.settings.model)
+
+    def secrets(self) -> list[str]:
+        return self.settings.secret_values() + self._extra_secrets
+
+    def env(self, name: str) -> str | None:
+        """An environment variable, treating an empty value as unset."""
+        return os.environ.get(name) or None
+
+    def require(self, value: str | None, what: str, env_name: str) -> str:
+        if not value:
+            raise ConfigError(f"{self.name}: no {what}: set it on the deployment or in ${env_name}")
+        return value
+
+    async def build_request(self, request: OCRRequest, client: httpx.AsyncClient) -> httpx.Request:
+        prepared = await self.prepare(request, client)
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            **self.settings.headers,
+            **await self.auth_headers(client),
+        }
+        content = json.dumps(self.body(prepared), separators=(",", ":")).encode()
+        return client.build_request("POST", self.url(), headers=headers, content=content)
+
+    def parse_response(self, response: httpx.Response) -> OCRResponse:
+        content = response.content
+        if not content.strip() or content.strip() == b"null":
+            raise InvalidResponseError(
+                f"{response.status_code} with an empty or null body", provider=self.name
+            )
+        try:
+            return OCRResponse.model_validate_json(content)
+        except ValidationError as error:
+            first = error.errors(include_url=False, include_input=False)[0]
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            raise InvalidResponseError(
+                f"{response.status_code} body is not an OCR response ({where}: {first['msg']})",
+                provider=self.name,
+            ) from None
+
+    def map_error(self, response: httpx.Response) -> OCRRouterError:
+        return error_from_response(
+            response.status_code,
+            response.headers,
+            response.content,
+            provider=self.name,
+            secrets=self.secrets(),
+        )
+
+    async def send(
+        self, request: OCRRequest, client: httpx.AsyncClient, *, timeout: float | None = None
+    ) -> OCRResponse:
+        """Make one call. Raises an `OCRRouterError` subclass for every failure."""
+        limit = timeout if timeout is not None else self.settings.timeout
+        http_request = await self.build_request(request, client)
+        if limit is not None:
+            http_request.extensions["timeout"] = httpx.Timeout(limit).as_dict()
+        try:
+            response = await client.send(http_request)
+        except httpx.TimeoutException as error:
+            raise RequestTimeoutError(
+                f"no answer in time ({type(error).__name__})", provider=self.name
+            ) from None
+        except httpx.TransportError as error:
+            message = scrub(f"{type(error).__name__}: {error}", self.secrets())
+            raise APIConnectionError(message, provider=self.name) from None
+        if response.status_code >= 300:
+            raise self.map_error(response)
+        return self.parse_response(response)

@@ -1,0 +1,379 @@
+"""Pydantic models of Mistral's OCR wire format (`shared/spec/mistral-ocr-openapi.yaml`).
+
+Requests are strict (unknown fields are an error, as Mistral's API answers 422 to them); responses
+are lenient (unknown fields are kept, so a newer model never breaks parsing).
+
+Documents may be given as the wire does (`{"type": "document_url", ...}`, with or without `type`)
+or as a Python user expects (a `Path`, raw `bytes`, a binary file object, or LiteLLM's
+`{"type": "file", "file": ..., "mime_type": ...}`): local content becomes a base64 data URI with
+its MIME type sniffed from the bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from router.errors import InvalidRequestError
+from router.mime import is_image, parse_data_uri, to_data_uri
+
+MAX_PAGES_PER_REQUEST = 1000  # Mistral's own per-document limit
+MAX_PAGE_INDEX = 100_000  # far past any real document; bounds the work a "0-99999999" range costs
+
+_PAGE_SPEC = re.compile(r"^\s*\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*\s*$")
+_URL_SCHEMES = ("https://", "http://", "data:")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_url(url: str) -> str:
+    if any(ord(char) < 0x20 or char == "\x7f" for char in url):
+        raise ValueError("the URL contains control characters")
+    lowered = url[:8].lower()
+    if not lowered.startswith(_URL_SCHEMES):
+        raise ValueError("the URL must start with https://, http:// or data:")
+    if lowered.startswith("data:"):
+        parse_data_uri(url)
+    elif len(url) > 8192:
+        raise ValueError("the URL is longer than 8192 characters")
+    return url
+
+
+class ImageURL(_Strict):
+    url: str
+    detail: Literal["low", "auto", "high"] | None = None
+
+    _check = field_validator("url")(_check_url)
+
+
+class DocumentURLChunk(_Strict):
+    type: Literal["document_url"] = "document_url"
+    document_url: str
+    document_name: str | None = None
+
+    _check = field_validator("document_url")(_check_url)
+
+
+class ImageURLChunk(_Strict):
+    type: Literal["image_url"] = "image_url"
+    image_url: ImageURL | str
+
+    @field_validator("image_url")
+    @classmethod
+    def _check_image_url(cls, value: ImageURL | str) -> ImageURL | str:
+        return _check_url(value) if isinstance(value, str) else value
+
+    @property
+    def url(self) -> str:
+        return self.image_url if isinstance(self.image_url, str) else self.image_url.url
+
+
+class FileChunk(_Strict):
+    """A file already uploaded to Mistral's Files API (Mistral deployments only)."""
+
+    type: Literal["file"] = "file"
+    file_id: str = Field(pattern=r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
+
+
+Document = Annotated[DocumentURLChunk | ImageURLChunk | FileChunk, Field(discriminator="type")]
+
+
+class JsonSchema(_Strict):
+    name: str
+    schema_: dict[str, Any] = Field(alias="schema")
+    description: str | None = None
+    strict: bool | None = None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ResponseFormat(_Strict):
+    type: Literal["text", "json_object", "json_schema"] = "json_schema"
+    json_schema: JsonSchema | None = None
+
+
+def document_url_of(document: DocumentURLChunk | ImageURLChunk | FileChunk) -> str | None:
+    """The URL (https or data) a document points at, or None for an uploaded file."""
+    if isinstance(document, DocumentURLChunk):
+        return document.document_url
+    if isinstance(document, ImageURLChunk):
+        return document.url
+    return None
+
+
+def coerce_document(value: Any) -> Any:
+    """Turn every accepted document form into the wire's dict form (validated afterwards)."""
+    if isinstance(value, (DocumentURLChunk, ImageURLChunk, FileChunk)):
+        return value
+    if isinstance(value, (Path, bytes, bytearray, memoryview)) or hasattr(value, "read"):
+        return _local_document(value, None)
+    if isinstance(value, str):
+        if value.startswith("data:image/"):
+            return {"type": "image_url", "image_url": value}
+        return {"type": "document_url", "document_url": value}
+    if isinstance(value, dict):
+        if "file" in value and "file_id" not in value:
+            unknown = set(value) - {"type", "file", "mime_type"}
+            if unknown:
+                raise ValueError(f"unknown document fields: {', '.join(sorted(unknown))}")
+            return _local_document(value["file"], value.get("mime_type"))
+        if "type" not in value:
+            for key in ("document_url", "image_url", "file_id"):
+                if key in value:
+                    return {"type": "file" if key == "file_id" else key, **value}
+            raise ValueError("a document needs one of document_url, image_url or file_id")
+    return value
+
+
+def _local_document(source: Any, mime_type: str | None) -> dict[str, str]:
+    if isinstance(source, str):
+        source = Path(source)
+    if isinstance(source, Path):
+        try:
+            content = source.read_bytes()
+        except OSError as error:
+            raise ValueError(f"cannot read {source.name}: {error.strerror}") from None
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        content = bytes(source)
+    elif hasattr(source, "read"):
+        content = source.read()
+        if not isinstance(content, bytes):
+            raise ValueError("a file object must be opened in binary mode ('rb')")
+    else:
+        raise ValueError(f"cannot read a document from {type(source).__name__}")
+    uri = to_data_uri(content, mime_type)
+    if is_image(uri[5 : uri.index(";")]):
+        return {"type": "image_url", "image_url": uri}
+    return {"type": "document_url", "document_url": uri}
+
+
+def parse_page_spec(spec: str) -> list[int]:
+    """Expand Mistral's page string ("0,2-4") into a list of 0-based indexes."""
+    pages: list[int] = []
+    for part in spec.replace(" ", "").split(","):
+        start, _, end = part.partition("-")
+        first, last = int(start), int(end or start)
+        if last < first:
+            raise ValueError(f"the page range {part} ends before it starts")
+        if last > MAX_PAGE_INDEX:
+            raise ValueError(f"page {last} is past the largest page index {MAX_PAGE_INDEX}")
+        pages.extend(range(first, last + 1))
+    if len(pages) > MAX_PAGES_PER_REQUEST:
+        raise ValueError(f"more than {MAX_PAGES_PER_REQUEST} pages asked for")
+    return pages
+
+
+class OCRRequest(_Strict):
+    """One OCR request, exactly as Mistral's `/v1/ocr` takes it.
+
+    `model` is the provider's model name; routers fill it in per deployment.
+    """
+
+    model: str | None = None
+    document: Document
+    pages: list[Annotated[int, Field(ge=0, le=MAX_PAGE_INDEX)]] | str | None = Field(
+        default=None, max_length=MAX_PAGES_PER_REQUEST
+    )
+    include_image_base64: bool | None = None
+    image_limit: int | None = Field(default=None, ge=0)
+    image_min_size: int | None = Field(default=None, ge=0)
+    bbox_annotation_format: ResponseFormat | None = None
+    document_annotation_format: ResponseFormat | None = None
+    document_annotation_prompt: str | None = None
+    table_format: Literal["markdown", "html"] | None = None
+    extract_header: bool | None = None
+    extract_footer: bool | None = None
+    include_blocks: bool | None = None
+    confidence_scores_granularity: Literal["word", "page", "block"] | None = None
+
+    # Caller-approved fields outside the spec, sent as they are (see `build`).
+    _extra_body: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @field_validator("document", mode="before")
+    @classmethod
+    def _coerce_document(cls, value: Any) -> Any:
+        return coerce_document(value)
+
+    @field_validator("pages")
+    @classmethod
+    def _check_pages(cls, value: list[int] | str | None) -> list[int] | str | None:
+        if isinstance(value, str):
+            if not _PAGE_SPEC.match(value):
+                raise ValueError("pages must be a list of integers or a string like '0,2-4'")
+            parse_page_spec(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check_annotation_prompt(self) -> OCRRequest:
+        if self.document_annotation_prompt is not None and self.document_annotation_format is None:
+            raise ValueError("document_annotation_prompt needs document_annotation_format")
+        return self
+
+    @classmethod
+    def build(
+        cls,
+        document: Any,
+        *,
+        model: str | None = None,
+        extra_body: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> OCRRequest:
+        """Validate user input into a request, raising `InvalidRequestError` that names each
+        wrong or unknown field. `extra_body` carries fields outside the spec on purpose."""
+        try:
+            request = cls.model_validate({"model": model, "document": document, **params})
+        except ValidationError as error:
+            raise InvalidRequestError.from_validation(error) from None
+        except ValueError as error:  # raised while coercing a local document
+            raise InvalidRequestError(str(error), field="document") from None
+        if extra_body:
+            request._extra_body = dict(extra_body)
+        return request
+
+    @property
+    def page_indexes(self) -> list[int] | None:
+        """The pages asked for as a list of 0-based indexes, or None for all pages."""
+        if isinstance(self.pages, str):
+            return parse_page_spec(self.pages)
+        return self.pages
+
+    @property
+    def is_annotated(self) -> bool:
+        """Annotated requests are priced per page at the model's annotation price."""
+        return (
+            self.bbox_annotation_format is not None or self.document_annotation_format is not None
+        )
+
+    def to_wire(self, model: str | None = None) -> dict[str, Any]:
+        """The JSON body to send, with only the fields that were set."""
+        body = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if model is not None:
+            body["model"] = model
+        body.update(self._extra_body)
+        return body
+
+    def with_document(self, document: DocumentURLChunk | ImageURLChunk | FileChunk) -> OCRRequest:
+        """A copy with another document (providers that inline remote URLs use it)."""
+        copy = self.model_copy(update={"document": document})
+        copy._extra_body = dict(self._extra_body)
+        return copy
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class OCRImageObject(_Lenient):
+    id: str
+    top_left_x: int | None = None
+    top_left_y: int | None = None
+    bottom_right_x: int | None = None
+    bottom_right_y: int | None = None
+    image_base64: str | None = None
+    image_annotation: str | None = None
+
+
+class OCRTableObject(_Lenient):
+    id: str
+    content: str
+    format: str | None = None
+
+
+class OCRPageDimensions(_Lenient):
+    dpi: int
+    height: int
+    width: int
+
+
+class OCRPageObject(_Lenient):
+    index: int
+    markdown: str
+    images: list[OCRImageObject] = Field(default_factory=list)
+    tables: list[OCRTableObject] | None = None
+    hyperlinks: list[str] | None = None
+    header: str | None = None
+    footer: str | None = None
+    dimensions: OCRPageDimensions | None = None
+    confidence_scores: dict[str, Any] | None = None
+    blocks: list[dict[str, Any]] | None = None
+
+
+class OCRUsageInfo(_Lenient):
+    pages_processed: int = Field(ge=0)
+    doc_size_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try of a request on one deployment."""
+
+    deployment_id: str
+    provider: str
+    latency_s: float
+    error: str | None = None  # the error's class name and status, None for the success
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """What ocr-router knows about the call that produced a response (never sent on the wire)."""
+
+    deployment_id: str
+    provider: str
+    model: str
+    latency_s: float
+    cost_usd: float | None
+    pages: int
+    attempts: tuple[Attempt, ...] = field(default_factory=tuple)
+
+
+class OCRResponse(_Lenient):
+    pages: list[OCRPageObject]
+    model: str
+    document_annotation: str | None = None
+    usage_info: OCRUsageInfo
+
+    _call_info: CallInfo | None = PrivateAttr(default=None)
+
+    @property
+    def call_info(self) -> CallInfo | None:
+        """Which deployment served this response, how long it took and what it cost."""
+        return self._call_info
+
+    def with_call_info(self, info: CallInfo) -> OCRResponse:
+        self._call_info = info
+        return self
+
+
+__all__ = [
+    "Attempt",
+    "CallInfo",
+    "Document",
+    "DocumentURLChunk",
+    "FileChunk",
+    "ImageURL",
+    "ImageURLChunk",
+    "JsonSchema",
+    "OCRImageObject",
+    "OCRPageDimensions",
+    "OCRPageObject",
+    "OCRRequest",
+    "OCRResponse",
+    "OCRTableObject",
+    "OCRUsageInfo",
+    "ResponseFormat",
+    "document_url_of",
+]
