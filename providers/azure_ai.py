@@ -1,0 +1,81 @@
+"""Mistral Document AI on Azure AI Foundry (`azure_ai/<model>`).
+
+Azure takes the Mistral body but only inline documents, so `prepare` downloads a remote document
+through the SSRF guard in `providers.download` and sends it as a base64 data URI; an uploaded
+`file_id` exists only on Mistral's own platform and is refused. Settings are resolved when the
+provider is built, so a missing base or key fails when the configuration loads.
+"""
+
+from __future__ import annotations
+
+import httpx
+from pydantic import SecretStr
+
+from providers.base import Provider, ProviderSettings
+from providers.download import Resolver, inline_remote_document
+from router.errors import BadRequestError, OCRRouterError
+from router.types import FileChunk, OCRRequest
+
+API_BASE_ENV = "AZURE_AI_API_BASE"
+API_KEY_ENV = "AZURE_AI_API_KEY"
+
+
+def azure_ocr_url(api_base: str, api_version: str | None = None) -> str:
+    """The OCR endpoint for an Azure base URL.
+
+    A base that already ends in `/ocr` is used as is; a legacy serverless endpoint (ending in
+    `/v1`) gets `/ocr`; a Foundry resource gets `/providers/mistral/azure/ocr`.
+    """
+    base = api_base.rstrip("/")
+    if base.endswith("/ocr"):
+        url = base
+    elif base.endswith("/v1"):
+        url = f"{base}/ocr"
+    else:
+        url = f"{base}/providers/mistral/azure/ocr"
+    return f"{url}?api-version={api_version}" if api_version else url
+
+
+def refuse_file_id(request: OCRRequest, provider: str) -> None:
+    if isinstance(request.document, FileChunk):
+        raise BadRequestError(
+            "file_id documents are Mistral-only (files uploaded to Mistral's Files API); "
+            "send a document_url or image_url instead",
+            provider=provider,
+        )
+
+
+class AzureAIProvider(Provider):
+    """`azure_ai/<model>`: base from the deployment, else `$AZURE_AI_API_BASE`; key from the
+    deployment, else `$AZURE_AI_API_KEY` (both required). Sends `Authorization: Bearer <key>`."""
+
+    name = "azure_ai"
+
+    def __init__(self, settings: ProviderSettings, *, resolver: Resolver | None = None) -> None:
+        super().__init__(settings)
+        base = self.require(settings.api_base or self.env(API_BASE_ENV), "api_base", API_BASE_ENV)
+        key = settings.api_key.get_secret_value() if settings.api_key else self.env(API_KEY_ENV)
+        self._api_key = SecretStr(self.require(key, "API key", API_KEY_ENV))
+        self._extra_secrets.append(self._api_key.get_secret_value())
+        self._url = azure_ocr_url(base, settings.api_version)
+        # Replaces DNS in the download guard (tests); None uses the system resolver.
+        self._resolver = resolver
+
+    def url(self) -> str:
+        return self._url
+
+    async def auth_headers(self, client: httpx.AsyncClient) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key.get_secret_value()}"}
+
+    async def prepare(self, request: OCRRequest, client: httpx.AsyncClient) -> OCRRequest:
+        refuse_file_id(request, self.name)
+        try:
+            return await inline_remote_document(
+                request, client, self.settings, resolver=self._resolver
+            )
+        except OCRRouterError as error:
+            error.provider = error.provider or self.name
+            raise
+
+
+__all__ = ["API_BASE_ENV", "API_KEY_ENV", "AzureAIProvider", "azure_ocr_url", "refuse_file_id"]

@@ -1,0 +1,105 @@
+"""Mistral OCR as a partner model on Google Vertex AI (`vertex_ai/<model>`).
+
+Vertex serves the Mistral body at a `:rawPredict` URL built from project, location and model,
+authenticated with a Google OAuth access token (`providers.vertex_auth`). Like Azure it only
+takes inline documents, so `prepare` downloads remote ones through the SSRF guard. Project,
+location and the token source are resolved when the provider is built, so a missing project or
+an unreadable service-account key fails when the configuration loads; only application default
+credentials are looked up at the first call (see `vertex_auth`).
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from providers.azure_ai import refuse_file_id
+from providers.base import Provider, ProviderSettings
+from providers.download import Resolver, inline_remote_document
+from providers.vertex_auth import TokenSource, token_source_from_settings
+from router.errors import AuthenticationError, OCRRouterError, scrub
+from router.types import OCRRequest, OCRResponse
+
+PROJECT_ENV = "VERTEXAI_PROJECT"
+LOCATION_ENV = "VERTEXAI_LOCATION"
+# Mistral OCR is offered in us-central1 and europe-west4; us-central1 is Google's own default.
+DEFAULT_LOCATION = "us-central1"
+
+
+def vertex_ocr_url(project: str, location: str, model: str, api_base: str | None = None) -> str:
+    """The `:rawPredict` URL; `global` has no regional host; `api_base` replaces `https://<host>`."""
+    if api_base:
+        origin = api_base.rstrip("/")
+    elif location == "global":
+        origin = "https://aiplatform.googleapis.com"
+    else:
+        origin = f"https://{location}-aiplatform.googleapis.com"
+    return (
+        f"{origin}/v1/projects/{project}/locations/{location}"
+        f"/publishers/mistralai/models/{model}:rawPredict"
+    )
+
+
+class VertexAIProvider(Provider):
+    """`vertex_ai/<model>`: project from the deployment, else `$VERTEXAI_PROJECT` (required);
+    location from the deployment, else `$VERTEXAI_LOCATION`, else `us-central1`.
+
+    `token_source` and `resolver` replace the token source built from the settings and the DNS
+    resolver of the download guard (tests, or callers with their own token management).
+    """
+
+    name = "vertex_ai"
+
+    def __init__(
+        self,
+        settings: ProviderSettings,
+        *,
+        token_source: TokenSource | None = None,
+        resolver: Resolver | None = None,
+    ) -> None:
+        super().__init__(settings)
+        self.project = self.require(
+            settings.project or self.env(PROJECT_ENV), "project", PROJECT_ENV
+        )
+        self.location = settings.location or self.env(LOCATION_ENV) or DEFAULT_LOCATION
+        self._url = vertex_ocr_url(self.project, self.location, settings.model, settings.api_base)
+        self.token_source = token_source or token_source_from_settings(settings)
+        self._resolver = resolver
+
+    def url(self) -> str:
+        return self._url
+
+    async def auth_headers(self, client: httpx.AsyncClient) -> dict[str, str]:
+        try:
+            token = await self.token_source.token()
+        except OCRRouterError as error:
+            raise self._scrubbed(error) from None
+        if token not in self._extra_secrets:
+            self._extra_secrets.append(token)  # a token echoed in an error body gets scrubbed
+        return {"Authorization": f"Bearer {token}"}
+
+    async def prepare(self, request: OCRRequest, client: httpx.AsyncClient) -> OCRRequest:
+        refuse_file_id(request, self.name)
+        try:
+            return await inline_remote_document(
+                request, client, self.settings, resolver=self._resolver
+            )
+        except OCRRouterError as error:
+            error.provider = error.provider or self.name
+            raise
+
+    async def send(
+        self, request: OCRRequest, client: httpx.AsyncClient, *, timeout: float | None = None
+    ) -> OCRResponse:
+        try:
+            return await super().send(request, client, timeout=timeout)
+        except AuthenticationError:
+            # The token was revoked or expired early: mint a new one for the next call.
+            self.token_source.invalidate()
+            raise
+
+    def _scrubbed(self, error: OCRRouterError) -> OCRRouterError:
+        message = scrub(error.message, self.secrets())
+        return type(error)(message, provider=self.name, retry_after=error.retry_after)
+
+
+__all__ = ["DEFAULT_LOCATION", "LOCATION_ENV", "PROJECT_ENV", "VertexAIProvider", "vertex_ocr_url"]
