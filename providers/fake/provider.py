@@ -1,0 +1,342 @@
+"""`FakeProvider`: one fake OCR service, with its dialect, its fault plan and its counters.
+
+The object decides every answer; the transports (`transport.py` in-process, `server.py` over real
+sockets) only deliver it. That keeps both ways of running a fake behaving identically.
+
+Order of checks for each request, as the real services do it:
+
+1. the route (unknown method or path: 404 in the dialect's envelope, no fault consumed);
+2. the credential (wrong or missing: 401, whatever the script says: a fault is "what the service
+   does to a request it accepted");
+3. the fault: the next script entry, else a seeded random draw from the rates, else ok;
+4. only for ok and `slow:` faults, the body: JSON, fields (Mistral's 422), documents (Azure and
+   Vertex refuse remote URLs), pages (asking only for pages past the end is refused);
+5. the latency, then the answer.
+
+Concurrency: the fake's state (script position, random generators, counters, recorded requests) is
+guarded by a lock, so a fake may serve from one thread's loop while a test reads its counters from
+another; requests served concurrently are decided in the order they arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from providers.fake.dialects import Dialect, Reply, make_dialect
+from providers.fake.faults import Fault, FaultPlan
+from providers.fake.latency import Latency, LatencySpec
+from providers.fake.responses import (
+    DEFAULT_ECHO_MODEL,
+    DocumentError,
+    document_facts,
+    ocr_answer,
+    select_pages,
+)
+from router.types import OCRRequest, document_url_of
+
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_HANG_SECONDS = (
+    30.0  # longer than any sane client timeout, short enough never to wedge a run
+)
+# Connection-level faults: the transport, not a Reply, delivers them.
+CONNECTION_FAULTS = frozenset({"timeout", "reset", "truncated"})
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """One request as the fake received it. `headers` has lower-case names; `json` is the parsed
+    body or None; `outcome` is what the fake did (see `FakeProvider.outcomes`)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str] = field(repr=False)  # holds the credential: kept out of repr()
+    json: Any = field(repr=False)  # holds the document
+    outcome: str = "ok"
+    latency_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the fake does to one request: a `reply`, or a connection fault (`timeout`, `reset`,
+    `truncated`) that the transport performs, after waiting `delay_s`."""
+
+    reply: Reply | None
+    connection_fault: str | None = None
+    delay_s: float = 0.0
+
+
+class FakeProvider:
+    """A fake Mistral OCR service speaking one provider's dialect.
+
+    ```python
+    fake = FakeProvider("azure_ai", api_key="fake-key", script=["ok", "500", "429:2"],
+                        faults={"503": 0.1}, seed=7, latency=(0.01, 0.03))
+    client = httpx.AsyncClient(transport=fake.mock_transport())      # in-process
+    async with fake.serve() as base_url: ...                           # real HTTP on 127.0.0.1
+    with fake.serve_in_thread() as base_url: ...                       # for sync code
+    fake.request_count, fake.requests, fake.outcomes; fake.reset()
+    ```
+
+    Args:
+        provider: "mistral", "azure_ai" or "vertex_ai": routes, auth and error envelopes.
+        api_key: the credential to expect (Vertex: the bearer token); None accepts any.
+        script: fault entries consumed one per accepted request (see `providers.fake.faults`).
+        faults: random rate per fault entry once the script is used up; the rest is ok.
+        seed: seeds the random faults and latencies, so a run is reproducible.
+        latency: seconds before each answer: a number, a `(low, high)` uniform range or a callable.
+        default_page_count: pages assumed for a remote URL or an uploaded file (never fetched).
+        echo_model: the dated name `mistral-ocr-latest` is answered with.
+        hang_seconds: how long a `timeout` fault holds a real connection before dropping it.
+        strict_new_fields: azure_ai only: refuse fields newer than the 2505 models with 422.
+        wrap_errors_in_list: vertex_ai only: wrap error envelopes in a one-element list.
+        record_requests: keep each request in `requests`; turn off for long benchmarks.
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        api_key: str | None = None,
+        script: Iterable[str] = (),
+        faults: Mapping[str, float] | None = None,
+        seed: int | None = None,
+        latency: LatencySpec = None,
+        default_page_count: int = 1,
+        echo_model: str = DEFAULT_ECHO_MODEL,
+        hang_seconds: float = DEFAULT_HANG_SECONDS,
+        strict_new_fields: bool = False,
+        wrap_errors_in_list: bool = False,
+        record_requests: bool = True,
+    ) -> None:
+        options: dict[str, Any] = {}
+        if strict_new_fields:
+            options["strict_new_fields"] = True
+        if wrap_errors_in_list:
+            options["wrap_errors_in_list"] = True
+        try:
+            self.dialect: Dialect = make_dialect(provider, **options)
+        except TypeError:
+            raise ValueError(f"option {sorted(options)} does not apply to {provider}") from None
+        if default_page_count < 1:
+            raise ValueError("default_page_count must be at least 1")
+        if not hang_seconds >= 0:
+            raise ValueError("hang_seconds must be >= 0")
+        self.provider = provider
+        self.api_key = api_key
+        self.default_page_count = default_page_count
+        self.echo_model = echo_model
+        self.hang_seconds = float(hang_seconds)
+        self.record_requests = record_requests
+        self._plan = FaultPlan(script, faults, seed)
+        self._latency = Latency(latency, seed)
+        self._lock = threading.Lock()
+        self.requests: list[ReceivedRequest] = []
+        self.request_count = 0
+        self.outcomes: Counter[str] = Counter()
+
+    def __repr__(self) -> str:
+        return (
+            f"FakeProvider({self.provider!r}, requests={self.request_count}, "
+            f"script_remaining={self._plan.script_remaining})"
+        )
+
+    def reset(self) -> None:
+        """Forget the requests and counters, restart the script and reseed the random draws."""
+        with self._lock:
+            self.requests.clear()
+            self.request_count = 0
+            self.outcomes.clear()
+            self._plan.reset()
+            self._latency.reset()
+
+    # -- deciding -------------------------------------------------------------------------
+
+    def decide(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Answer:
+        """The answer to one request (`headers` with lower-case names). Records the request."""
+        parsed = _parse_json(body)
+        answer: Answer | None
+        with self._lock:
+            if not self.dialect.matches(method, path):
+                answer, outcome = Answer(self.dialect.not_found()), "not_found"
+            elif not self.dialect.authorized(headers, self.api_key):
+                answer, outcome = Answer(self.dialect.unauthorized()), "unauthorized"
+            else:
+                fault = self._plan.next_fault()
+                delay = self._latency.next_delay() + fault.delay_s
+                answer, outcome = self._answer_fault(fault, delay)
+                if answer is None:
+                    reply, accepted = self._answer_body(body, parsed)
+                    answer = Answer(reply, delay_s=delay)
+                    if not accepted:
+                        outcome = "invalid"
+            assert answer is not None
+            self.request_count += 1
+            self.outcomes[outcome] += 1
+            if self.record_requests:
+                self.requests.append(
+                    ReceivedRequest(
+                        method, path, dict(query), dict(headers), parsed, outcome, answer.delay_s
+                    )
+                )
+        return answer
+
+    async def handle(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Answer:
+        """`decide`, then wait the decided latency (the transport performs connection faults)."""
+        answer = self.decide(method, path, query, headers, body)
+        if answer.delay_s > 0:
+            await asyncio.sleep(answer.delay_s)
+        return answer
+
+    def _answer_fault(self, fault: Fault, delay: float) -> tuple[Answer | None, str]:
+        """The answer a fault imposes, or None when the request is to be served normally."""
+        outcome = fault.counter_key
+        if fault.kind in ("ok", "slow"):
+            return None, outcome
+        if fault.kind == "status":
+            if fault.status == 429:
+                reply = self.dialect.rate_limited(fault.retry_after_s, fault.retry_after_ms)
+            else:
+                reply = self.dialect.error(fault.status)
+            return Answer(reply, delay_s=delay), outcome
+        if fault.kind in CONNECTION_FAULTS:
+            return Answer(None, connection_fault=fault.kind, delay_s=delay), outcome
+        bodies = {
+            "garbage": b"<html><body>502 Bad Gateway</body></html>",
+            "null": b"null",
+            "empty": b"",
+        }
+        content_type = "text/html" if fault.kind == "garbage" else "application/json"
+        return Answer(
+            Reply(200, bodies[fault.kind], {"content-type": content_type}), delay_s=delay
+        ), outcome
+
+    def _answer_body(self, body: bytes, parsed: Any) -> tuple[Reply, bool]:
+        """(reply, accepted): validate the body as the service does, then answer it."""
+        dialect = self.dialect
+        if parsed is None and body.strip() != b"null":
+            return dialect.unreadable_json(), False
+        detail = dialect.extra_checks(parsed) if isinstance(parsed, dict) else []
+        if isinstance(parsed, dict) and "model" not in parsed:
+            detail.append(
+                {
+                    "type": "missing",
+                    "loc": ["body", "model"],
+                    "msg": "Field required",
+                    "input": parsed,
+                }
+            )
+        try:
+            request = OCRRequest.model_validate(parsed)
+        except ValidationError as error:
+            detail = _pydantic_detail(error) + detail
+            request = None
+        except ValueError as error:  # raised while coercing an unusual document form
+            detail.append(
+                {
+                    "type": "value_error",
+                    "loc": ["body", "document"],
+                    "msg": str(error),
+                    "input": None,
+                }
+            )
+            request = None
+        if detail or request is None:
+            return dialect.invalid_body(detail), False
+        url = document_url_of(request.document)
+        if dialect.requires_data_uri and (url is None or not url.startswith("data:")):
+            return dialect.error(400, "documents must be base64 data URIs"), False
+        try:
+            page_count, size = document_facts(request, self.default_page_count)
+        except DocumentError as error:
+            return dialect.error(dialect.page_range_status, str(error)), False
+        pages, missing = select_pages(request, page_count)
+        if not pages:
+            return dialect.error(
+                dialect.page_range_status,
+                f"pages {missing} are out of range: the document has {page_count} page(s)",
+                precondition=True,
+            ), False
+        return Reply.json(200, ocr_answer(request, pages, size, self.echo_model)), True
+
+    # -- running --------------------------------------------------------------------------
+
+    def mock_transport(self) -> httpx.MockTransport:
+        """An in-process transport for `httpx.AsyncClient(transport=...)` (or `httpx.Client`)."""
+        from providers.fake.transport import FakeTransport
+
+        return FakeTransport(self)
+
+    @asynccontextmanager
+    async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+        """Serve over real HTTP; yields the base URL, e.g. `"http://127.0.0.1:54321"`."""
+        from providers.fake.server import serve
+
+        async with serve(self, host, port) as base_url:
+            yield base_url
+
+    @contextmanager
+    def serve_in_thread(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+        """`serve` on its own event loop in a daemon thread, for synchronous code."""
+        from providers.fake.server import serve_in_thread
+
+        with serve_in_thread(self, host, port) as base_url:
+            yield base_url
+
+
+def _parse_json(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _pydantic_detail(error: ValidationError) -> list[dict[str, Any]]:
+    """Pydantic's errors as FastAPI lists them: `loc` starts with "body"."""
+    detail = []
+    for item in error.errors(include_url=False, include_context=False):
+        detail.append(
+            {
+                "type": item["type"],
+                "loc": ["body", *item["loc"]],
+                "msg": item["msg"],
+                "input": _json_safe(item.get("input")),
+            }
+        )
+    return detail
+
+
+def _json_safe(value: Any) -> Any:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
+
+
+__all__ = ["Answer", "FakeProvider", "ReceivedRequest"]
