@@ -1,0 +1,84 @@
+"""Fixtures shared by every test directory.
+
+- `fake_server`: start a `FakeProvider` on a real socket: `url = await fake_server(fake)`; every
+  server started this way is stopped when the test ends.
+- `pdf_bytes` (a real 3-page PDF) and `png_bytes` (a real 8x8 PNG), made in code.
+- `spec`: Mistral's OpenAPI document (`../shared/spec/mistral-ocr-openapi.yaml`, beside the
+  repository) as a dict; tests that use it are SKIPPED with a reason when the file is absent,
+  so the suite also runs outside this checkout.
+- `validate_spec(instance, "OCRResponse")`: raise `jsonschema.ValidationError` unless `instance`
+  conforms to that schema of the spec (needs `spec`, so it skips the same way).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from providers.fake import FakeProvider
+from providers.samples import make_pdf, make_png
+
+SPEC_PATH = Path(__file__).parents[2] / "shared/spec/mistral-ocr-openapi.yaml"
+
+FakeServerFactory = Callable[[FakeProvider], Awaitable[str]]
+SpecValidator = Callable[[Any, str], None]
+
+
+@pytest.fixture
+async def fake_server() -> AsyncIterator[FakeServerFactory]:
+    """`url = await fake_server(FakeProvider("mistral"))` -> "http://127.0.0.1:PORT"."""
+    async with contextlib.AsyncExitStack() as servers:
+
+        async def start(fake: FakeProvider) -> str:
+            return await servers.enter_async_context(fake.serve())
+
+        yield start
+
+
+@pytest.fixture(scope="session")
+def pdf_bytes() -> bytes:
+    """A valid 3-page PDF."""
+    return make_pdf(3)
+
+
+@pytest.fixture(scope="session")
+def png_bytes() -> bytes:
+    """A valid 8x8 RGB PNG."""
+    return make_png()
+
+
+@pytest.fixture(scope="session")
+def spec() -> dict[str, Any]:
+    """Mistral's OCR OpenAPI document; skips the test when the file is not beside the repository."""
+    if not SPEC_PATH.is_file():
+        pytest.skip(f"the OpenAPI spec is absent ({SPEC_PATH}): run inside the project checkout")
+    import yaml
+
+    loaded: dict[str, Any] = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def validate_spec(spec: dict[str, Any]) -> SpecValidator:
+    """`validate_spec(instance, "OCRResponse")`: raises `jsonschema.ValidationError` if wrong."""
+    import jsonschema
+
+    validators: dict[str, jsonschema.Draft202012Validator] = {}
+
+    def validate(instance: Any, schema_name: str) -> None:
+        if schema_name not in spec["components"]["schemas"]:
+            raise KeyError(f"the spec has no schema named {schema_name!r}")
+        if schema_name not in validators:
+            # OpenAPI 3.1 schemas are JSON Schema 2020-12; "components" at the root resolves refs.
+            schema = {
+                "$ref": f"#/components/schemas/{schema_name}",
+                "components": spec["components"],
+            }
+            validators[schema_name] = jsonschema.Draft202012Validator(schema)
+        validators[schema_name].validate(instance)
+
+    return validate
