@@ -10,7 +10,8 @@ when no candidate has a positive weight they are chosen uniformly rather than no
 Complexity: O(1) when all weights are equal; otherwise O(N) to build cumulative weights plus
 O(log N) to pick. The cumulative weights are cached for the last candidate *tuple* seen (by
 identity), so a caller that reuses the same tuple pays only the O(log N) bisection. Lists are
-never cached: they can be changed in place between calls.
+never cached: they can be changed in place between calls. (Weights are read when a tuple is
+first seen, so a weight changed on a live Deployment takes effect with the next new tuple.)
 """
 
 from __future__ import annotations
