@@ -1,0 +1,221 @@
+"""`router_settings` and `general_settings`: how the Router behaves, and what the proxy needs.
+
+Every default is stated where it is defined, with its reason. LiteLLM's names are accepted where
+they mean the same thing here (`routing_strategy`, `num_retries`, `timeout`, `fallbacks` in its
+list form, `allowed_fails`, `cooldown_time`); LiteLLM keys that mean nothing here are either
+ignored with a warning (harmless) or refused (ignoring them would change behaviour in silence).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from router.config._base import ConfigModel, log_ignored
+from router.errors import ConfigError
+
+# The names `router.strategies.create_strategy` maps to a strategy (LiteLLM's aliases included).
+ROUTING_STRATEGIES = (
+    "simple-shuffle",
+    "round-robin",
+    "least-busy",
+    "lowest-latency",
+    "lowest-cost",
+    "shuffle",
+    "latency-based-routing",
+    "cost-based-routing",
+)
+
+# LiteLLM router_settings with no meaning here, and harmless to ignore.
+ROUTER_SETTINGS_IGNORED: Mapping[str, str] = {
+    "enable_pre_call_checks": "limits are always checked before a deployment is chosen",
+    "set_verbose": "configure the 'router' logger of the logging module instead",
+    "debug_level": "configure the 'router' logger of the logging module instead",
+    "context_window_fallbacks": "OCR has no context window to overflow",
+    "content_policy_fallbacks": "OCR has no content-policy refusals",
+    "retry_after": "waits between retries come from backoff_initial/backoff_max and Retry-After",
+    "client_ttl": "the Router keeps one HTTP connection pool for its lifetime",
+}
+# Shared state would change what several routers know of each other: refusing is honest.
+REDIS_SETTINGS = ("redis_host", "redis_port", "redis_password", "redis_url", "redis_db")
+# Anything else LiteLLM has (model_group_alias, retry_policy, disable_cooldowns, ...) is an error:
+# ignoring it would route differently from what the file says.
+
+# LiteLLM general_settings that concern features the proxy does not have, harmless to ignore.
+GENERAL_SETTINGS_IGNORED: Mapping[str, str] = {
+    "alerting": "no Slack/webhook alerting; use the Router's hooks",
+    "alerting_threshold": "no Slack/webhook alerting; use the Router's hooks",
+    "store_model_in_db": "deployments are only read from this file",
+    "disable_spend_logs": "spend is kept in memory by the cost ledger, never logged per request",
+}
+# Refused: database_url (its virtual keys would stop working: better said at load than at the
+# first request), and anything about auth (custom_auth, allowed_routes, ...) we cannot honour.
+
+
+def _drop_ignored(data: Any, ignored: Mapping[str, str], section: str) -> Any:
+    if not isinstance(data, Mapping):
+        return data
+    kept = dict(data)
+    for key in ignored:
+        if key in kept:
+            del kept[key]
+            log_ignored(section, key, ignored[key])
+    return kept
+
+
+class BudgetSpec(ConfigModel):
+    """A spending cap: once a deployment (or every deployment of a provider) has cost `max_usd`
+    in the current `period`, it leaves selection until the period ends."""
+
+    config_section = "budget"
+
+    scope: Literal["deployment", "provider"]
+    name: str = Field(min_length=1, description="deployment id, or provider name ('mistral')")
+    max_usd: float = Field(gt=0, allow_inf_nan=False)
+    period: Literal["minute", "hour", "day", "month", "total"] = "day"  # providers bill daily
+
+
+class RouterSettings(ConfigModel):
+    """How the Router retries, falls back, cools deployments down and spends."""
+
+    config_section = "router_settings"
+
+    # Weighted random: needs no measurements, spreads load well from the first request.
+    routing_strategy: str = "simple-shuffle"
+    # Retries after the first attempt; 3 rides out a short outage of one deployment.
+    num_retries: int = Field(default=3, ge=0)
+    # Seconds for one request, all attempts and waits included: a multi-page OCR call can take a
+    # minute, so 120 leaves room for one slow retry.
+    timeout: float = Field(default=120.0, gt=0, allow_inf_nan=False)
+    # Groups to try, in order, when a group has no candidate left.
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    # Tried after a group's own fallbacks, for every group.
+    default_fallbacks: list[str] = Field(default_factory=list)
+    # Consecutive transient failures before a deployment is cooled down (LiteLLM's default).
+    allowed_fails: int = Field(default=3, ge=1)
+    # Seconds out after `allowed_fails` transient failures; 0 disables that cooldown.
+    cooldown_time: float = Field(default=30.0, ge=0, allow_inf_nan=False)
+    # Seconds out after 401/403/404: wrong credentials or endpoint do not fix themselves soon.
+    auth_cooldown_time: float = Field(default=300.0, ge=0, allow_inf_nan=False)
+    # Cap of a cooldown that doubles after each failed half-open probe; when not given it is
+    # 600 s, raised to the longest cooldown configured so that the cap never shortens one.
+    max_cooldown_time: float = Field(default=600.0, gt=0, allow_inf_nan=False)
+    # Requests let through to a deployment whose cooldown ended, to decide if it is healthy.
+    half_open_probes: int = Field(default=1, ge=1)
+    # Retries may add at most 20% to recent traffic, so an outage cannot multiply the load...
+    retry_budget_ratio: float = Field(default=0.2, ge=0, allow_inf_nan=False)
+    # ...plus this many retries per second, so a quiet router can still retry.
+    retry_budget_min_per_second: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    # Seconds of history the retry budget counts.
+    retry_budget_window: float = Field(default=10.0, gt=0, allow_inf_nan=False)
+    # Exponential backoff with full jitter between attempts: first ceiling, and the largest.
+    backoff_initial: float = Field(default=0.1, ge=0, allow_inf_nan=False)
+    backoff_max: float = Field(default=5.0, ge=0, allow_inf_nan=False)
+    # Spending caps; none by default.
+    budgets: list[BudgetSpec] = Field(default_factory=list)
+    # Seed of the strategies' randomness; None: unpredictable (set it for reproducible tests).
+    seed: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _litellm_keys(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            redis = [key for key in REDIS_SETTINGS if key in data]
+            if redis:
+                raise ValueError(
+                    f"{', '.join(redis)}: shared Redis state is not available yet; remove these "
+                    "keys (each router keeps its state in memory)"
+                )
+            data = _drop_ignored(data, ROUTER_SETTINGS_IGNORED, cls.config_section)
+        return data
+
+    @field_validator("routing_strategy")
+    @classmethod
+    def _known_strategy(cls, name: str) -> str:
+        if name not in ROUTING_STRATEGIES:
+            expected = ", ".join(ROUTING_STRATEGIES)
+            raise ValueError(f"unknown routing strategy {name!r}: expected one of {expected}")
+        return name
+
+    @field_validator("fallbacks", mode="before")
+    @classmethod
+    def _fallbacks_as_mapping(cls, value: Any) -> Any:
+        """LiteLLM writes `[{"ocr": ["ocr-backup"]}, ...]`; merge it into one mapping."""
+        if value is None:
+            return {}
+        if not isinstance(value, list):
+            return value
+        merged: dict[Any, Any] = {}
+        for item in value:
+            if not isinstance(item, Mapping):
+                raise ValueError("a list of fallbacks holds mappings like {'ocr': ['ocr-backup']}")
+            for group, targets in item.items():
+                if group in merged:
+                    raise ValueError(f"fallbacks for {group!r} are given twice")
+                merged[group] = targets
+        return merged
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RouterSettings:
+        if self.backoff_max < self.backoff_initial:
+            raise ValueError("backoff_max must be at least backoff_initial")
+        longest = max(self.cooldown_time, self.auth_cooldown_time)
+        if "max_cooldown_time" not in self.model_fields_set:
+            object.__setattr__(self, "max_cooldown_time", max(self.max_cooldown_time, longest))
+        elif self.max_cooldown_time < longest:
+            raise ValueError(
+                "max_cooldown_time must be at least cooldown_time and auth_cooldown_time"
+            )
+        return self
+
+    def validate_against(self, groups: Iterable[str]) -> None:
+        """Raise `ConfigError` if a fallback names a group that has no deployment."""
+        known = set(groups)
+        problems: list[str] = []
+        for group, targets in self.fallbacks.items():
+            if group not in known:
+                problems.append(f"router_settings.fallbacks: unknown model group {group!r}")
+            problems.extend(
+                f"router_settings.fallbacks[{group!r}]: unknown model group {target!r}"
+                for target in targets
+                if target not in known
+            )
+        problems.extend(
+            f"router_settings.default_fallbacks: unknown model group {target!r}"
+            for target in self.default_fallbacks
+            if target not in known
+        )
+        if problems:
+            problems.append(f"(model groups: {', '.join(sorted(known)) or 'none'})")
+            raise ConfigError("\n".join(problems))
+
+
+class GeneralSettings(ConfigModel):
+    """What the proxy needs: the keys a client may present (`master_key` may be
+    `os.environ/NAME`)."""
+
+    config_section = "general_settings"
+
+    master_key: SecretStr | None = None
+    master_keys: list[SecretStr] = Field(
+        default_factory=list
+    )  # several, to rotate without downtime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _litellm_keys(cls, data: Any) -> Any:
+        return _drop_ignored(data, GENERAL_SETTINGS_IGNORED, cls.config_section)
+
+    @field_validator("master_key", "master_keys")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        keys = value if isinstance(value, list) else [value]
+        if any(key is not None and not key.get_secret_value() for key in keys):
+            raise ValueError("a master key must not be empty")
+        return value
+
+    def accepted_keys(self) -> list[SecretStr]:
+        """Every key a client may present: `master_key` and `master_keys`."""
+        return ([self.master_key] if self.master_key is not None else []) + list(self.master_keys)
