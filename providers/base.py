@@ -56,8 +56,11 @@ class ProviderSettings(BaseModel):
     api_version: str | None = None
     project: str | None = Field(default=None, alias="vertex_project")
     location: str | None = Field(default=None, alias="vertex_location")
-    # A path to a service-account JSON file, its JSON text, or the parsed dict.
-    credentials: SecretStr | dict[str, Any] | None = Field(default=None, alias="vertex_credentials")
+    # A path to a service-account JSON file, its JSON text, or the parsed dict. Left out of
+    # repr(): a dict holds the private key in clear.
+    credentials: SecretStr | dict[str, Any] | None = Field(
+        default=None, alias="vertex_credentials", repr=False
+    )
     # A static OAuth access token, or a callable (sync or async) that returns a fresh one.
     token: SecretStr | TokenCallable | None = None
     timeout: float | None = Field(default=None, gt=0)
