@@ -278,9 +278,7 @@ class VertexAIDialect(Dialect):
 def make_dialect(name: str, **options: Any) -> Dialect:
     """The dialect called `name`, with its options (`strict_new_fields`, `wrap_errors_in_list`)."""
     if name == "mistral":
-        if options:
-            raise ValueError(f"the mistral dialect takes no options, got {sorted(options)}")
-        return MistralDialect()
+        return MistralDialect(**options)  # none apply: an option raises TypeError
     if name == "azure_ai":
         return AzureAIDialect(**options)
     if name == "vertex_ai":
