@@ -197,7 +197,7 @@ def load_service_account_info(credentials: SecretStr | Mapping[str, Any]) -> dic
     if isinstance(credentials, Mapping):
         return dict(credentials)
     text = credentials.get_secret_value().strip()
-    if not text.startswith("{"):
+    if not text.startswith(("{", "[")):  # anything else is a file path
         try:
             text = Path(text).expanduser().read_text(encoding="utf-8")
         except (OSError, ValueError) as error:
