@@ -1,13 +1,10 @@
-"""Fixtures for the ocr()/aocr() tests: hermetic environment, a distinctive key, sample PDFs."""
+"""Fixtures for the ocr()/aocr() tests: a hermetic environment and the sample PDF as base64."""
 
 from __future__ import annotations
 
 import base64
 
 import pytest
-from api_samples import SAMPLE_PAGES
-
-from providers.samples import make_pdf
 
 
 @pytest.fixture(autouse=True)
@@ -25,10 +22,6 @@ def _no_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def pdf_bytes() -> bytes:
-    return make_pdf(SAMPLE_PAGES, title="ocr-router sample")
-
-
-@pytest.fixture(scope="session")
 def base64_pdf(pdf_bytes: bytes) -> str:
+    """The shared `pdf_bytes` sample, base64-encoded as the seed's example does."""
     return base64.b64encode(pdf_bytes).decode("utf-8")

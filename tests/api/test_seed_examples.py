@@ -203,3 +203,21 @@ async def test_seed_call_on_vertex_ai_fake(base64_pdf: str) -> None:
     listed = price_for("vertex_ai", "mistral-ocr-2505")
     assert listed is not None
     assert response.call_info.cost_usd == pytest.approx(SAMPLE_PAGES * listed.per_page)
+
+
+async def test_seed_sync_example_inside_a_running_loop(
+    mistral_fake: FakeProvider, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As in a Jupyter cell: a loop is running in this thread, and the user calls the sync form.
+    # The server runs on its own thread, since ocr() holds this loop until it returns.
+    with mistral_fake.serve_in_thread() as base_url:
+        response = ocr(
+            model="mistral/mistral-ocr-latest",
+            document={"type": "document_url", "document_url": "https://arxiv.org/pdf/2201.04234"},
+            api_base=base_url,
+        )
+    for page in response.pages:
+        print(f"Page {page.index}:")
+        print(page.markdown)
+    assert "Page 3:" in capsys.readouterr().out
+    assert mistral_fake.request_count == 1
