@@ -28,16 +28,20 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import ValidationError
 
-from providers import create_provider, split_model
-from providers.base import Provider, ProviderSettings
 from router.errors import ConfigError, InvalidRequestError, OCRRouterError, RequestTimeoutError
 from router.pricing import price_for
 from router.types import Attempt, CallInfo, OCRRequest, OCRResponse
+
+if TYPE_CHECKING:
+    from providers.base import Provider
+
+# `providers` is imported inside the functions: it imports `router.errors` and `router.types`, so
+# a module-level import here would make `import router` circular once `router` exports `ocr`.
 
 logger = logging.getLogger("ocr_router")
 
@@ -51,7 +55,12 @@ DEFAULT_TIMEOUT_S = 120.0
 _EXPLICIT_SETTINGS = frozenset({"model", "api_key", "api_base", "api_version", "timeout"})
 
 
-def _provider_setting_names() -> frozenset[str]:
+@functools.cache
+def provider_setting_names() -> frozenset[str]:
+    """Keyword arguments of `ocr()`/`aocr()` that configure the provider rather than the request:
+    the fields of `ProviderSettings` and their LiteLLM aliases (`vertex_project`, ...)."""
+    from providers.base import ProviderSettings
+
     names: set[str] = set()
     for name, field in ProviderSettings.model_fields.items():
         names.add(name)
@@ -59,9 +68,6 @@ def _provider_setting_names() -> frozenset[str]:
             names.add(field.alias)
     return frozenset(names - _EXPLICIT_SETTINGS)
 
-
-PROVIDER_SETTING_NAMES = _provider_setting_names()
-"""Keyword arguments of `ocr()`/`aocr()` that configure the provider rather than the request."""
 
 # Models already warned about, so a loop of calls logs "no price known" once, not per call.
 _unpriced_warned: set[tuple[str, str]] = set()
@@ -92,9 +98,12 @@ async def aocr(
     Raises an `OCRRouterError` subclass for every failure: `InvalidRequestError` for bad or
     unknown arguments, `ConfigError` for a missing setting, the provider's typed error otherwise.
     """
+    from providers import split_model
+
     limit = _check_timeout(timeout)
     provider_name, model_name = split_model(model)
-    settings = {key: value for key, value in params.items() if key in PROVIDER_SETTING_NAMES}
+    setting_names = provider_setting_names()
+    settings = {key: value for key, value in params.items() if key in setting_names}
     request_fields = {key: value for key, value in params.items() if key not in settings}
     # OCRRequest.build names every unknown field and points at extra_body=.
     request = OCRRequest.build(document, extra_body=extra_body, **request_fields)
@@ -239,6 +248,8 @@ def _warn_unpriced(provider: str, model: str) -> None:
 
 
 def _create_provider(model: str, **settings: Any) -> Provider:
+    from providers import create_provider
+
     try:
         return create_provider(model, **settings)
     except ValidationError as error:
@@ -270,4 +281,4 @@ async def _send_within(
         raise RequestTimeoutError(f"no answer within {limit:g} s", provider=provider.name) from None
 
 
-__all__ = ["DEFAULT_TIMEOUT_S", "PROVIDER_SETTING_NAMES", "aocr", "ocr"]
+__all__ = ["DEFAULT_TIMEOUT_S", "aocr", "ocr", "provider_setting_names"]

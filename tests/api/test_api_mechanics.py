@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from providers.base import Provider
 from router import api
 from router.api import aocr, ocr
 from router.errors import ConfigError, InvalidRequestError, RequestTimeoutError
@@ -310,13 +311,13 @@ async def test_default_timeout_is_passed_to_the_provider(
     recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[float | None] = []
-    original: Callable[..., Any] = api.Provider.send
+    original: Callable[..., Any] = Provider.send
 
     async def spy(self: Any, request: Any, client: Any, *, timeout: float | None = None) -> Any:
         seen.append(timeout)
         return await original(self, request, client, timeout=timeout)
 
-    monkeypatch.setattr(api.Provider, "send", spy)
+    monkeypatch.setattr(Provider, "send", spy)
     async with recorder.client() as client:
         await aocr("mistral/mistral-ocr-latest", REMOTE_PDF, api_key=KEY, client=client)
         await aocr("mistral/mistral-ocr-latest", REMOTE_PDF, api_key=KEY, client=client, timeout=7)
