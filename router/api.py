@@ -100,6 +100,10 @@ async def aocr(
     """
     from providers import split_model
 
+    if not isinstance(model, str):
+        raise InvalidRequestError(
+            f'model must be a "provider/model" string, not {type(model).__name__}', field="model"
+        )
     limit = _check_timeout(timeout)
     provider_name, model_name = split_model(model)
     setting_names = provider_setting_names()

@@ -146,9 +146,28 @@ async def test_invalid_setting_value_is_a_config_error_that_does_not_echo_the_va
     assert "sk-secret-in-the-wrong-place" not in repr(caught.value)
 
 
+async def test_missing_key_is_a_config_error_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
+    with pytest.raises(ConfigError, match="MISTRAL_API_KEY"):
+        await aocr("mistral/mistral-ocr-latest", REMOTE_PDF)
+
+
 async def test_model_without_provider_prefix_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="provider prefix"):
         await aocr("mistral-ocr-latest", REMOTE_PDF, api_key=KEY)
+
+
+@pytest.mark.parametrize("model", [None, 42, ("mistral", "mistral-ocr-latest")])
+async def test_model_that_is_not_a_string_is_refused(model: Any) -> None:
+    with pytest.raises(InvalidRequestError, match="provider/model"):
+        await aocr(model, REMOTE_PDF, api_key=KEY)
+
+
+async def test_missing_document_is_refused_by_name() -> None:
+    with pytest.raises(InvalidRequestError, match="document"):
+        await aocr("mistral/mistral-ocr-latest", None, api_key=KEY)
 
 
 async def test_cost_is_pages_times_the_asked_models_price_not_the_echoed_one(
