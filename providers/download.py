@@ -21,7 +21,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import ValidationError
@@ -54,6 +54,7 @@ MAX_REDIRECTS = 5
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # The NAT64 well-known prefix embeds an IPv4 address in its last 32 bits.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_CREDENTIAL_HEADERS = ("authorization", "api-key", "x-api-key", "x-goog-api-key")
 
 
 def is_remote_url(url: str | None) -> bool:
@@ -157,7 +158,9 @@ async def checked_address(
     return addresses[0]
 
 
-def _pinned_request(client: httpx.AsyncClient, url: httpx.URL, address: str) -> httpx.Request:
+def _pinned_request(
+    client: httpx.AsyncClient, url: httpx.URL, address: str, timeout: float
+) -> httpx.Request:
     # DNS rebinding: a name can resolve to a public address when checked and to 127.0.0.1 a
     # moment later when httpx resolves it again. So we connect to the IP literal we checked and
     # tell the server which site we want through the Host header; for https the `sni_hostname`
@@ -166,13 +169,21 @@ def _pinned_request(client: httpx.AsyncClient, url: httpx.URL, address: str) -> 
     host_header = url.host if url.port is None else f"{url.host}:{url.port}"
     if ":" in url.host:
         host_header = f"[{url.host}]" if url.port is None else f"[{url.host}]:{url.port}"
-    extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
-    return client.build_request(
+    extensions: dict[str, Any] = {"sni_hostname": url.host} if url.scheme == "https" else {}
+    # The client's own timeouts (httpx defaults to 5 s) must not cut a download the settings
+    # allow; the whole download is bounded by `document_fetch_timeout` in `fetch_document`.
+    extensions["timeout"] = httpx.Timeout(timeout).as_dict()
+    request = client.build_request(
         "GET",
         url.copy_with(host=address),
         headers={"Host": host_header, "Accept": "*/*"},
         extensions=extensions,
     )
+    # The shared client may carry default headers meant for a provider: never hand a provider
+    # credential to whatever host a document URL names.
+    for name in _CREDENTIAL_HEADERS:
+        request.headers.pop(name, None)
+    return request
 
 
 def _status_error(status: int, url: httpx.URL) -> OCRRouterError:
@@ -234,9 +245,10 @@ async def _fetch(
                 f"refusing to download {safe_url(url)}: only http and https are allowed"
             )
         address = await checked_address(url, settings, resolver)
-        request = _pinned_request(client, url, address)
+        request = _pinned_request(client, url, address, settings.document_fetch_timeout)
         try:
-            response = await client.send(request, stream=True, follow_redirects=False)
+            # auth=None: the client's default auth belongs to providers, not document hosts.
+            response = await client.send(request, stream=True, follow_redirects=False, auth=None)
         except httpx.TransportError as error:
             raise DocumentFetchError(
                 f"downloading the document {safe_url(url)} failed ({type(error).__name__})"

@@ -23,6 +23,8 @@ PROJECT_ENV = "VERTEXAI_PROJECT"
 LOCATION_ENV = "VERTEXAI_LOCATION"
 # Mistral OCR is offered in us-central1 and europe-west4; us-central1 is Google's own default.
 DEFAULT_LOCATION = "us-central1"
+# Tokens last an hour, so four cover any request still in flight across a refresh.
+RECENT_TOKENS_SCRUBBED = 4
 
 
 def vertex_ocr_url(project: str, location: str, model: str, api_base: str | None = None) -> str:
@@ -64,6 +66,7 @@ class VertexAIProvider(Provider):
         self._url = vertex_ocr_url(self.project, self.location, settings.model, settings.api_base)
         self.token_source = token_source or token_source_from_settings(settings)
         self._resolver = resolver
+        self._recent_tokens: list[str] = []
 
     def url(self) -> str:
         return self._url
@@ -74,7 +77,12 @@ class VertexAIProvider(Provider):
         except OCRRouterError as error:
             raise self._scrubbed(error) from None
         if token not in self._extra_secrets:
-            self._extra_secrets.append(token)  # a token echoed in an error body gets scrubbed
+            # A token echoed in an error body gets scrubbed; the last few are kept, since a
+            # request sent just before a refresh may fail after it.
+            self._extra_secrets.append(token)
+            self._recent_tokens.append(token)
+            if len(self._recent_tokens) > RECENT_TOKENS_SCRUBBED:
+                self._extra_secrets.remove(self._recent_tokens.pop(0))
         return {"Authorization": f"Bearer {token}"}
 
     async def prepare(self, request: OCRRequest, client: httpx.AsyncClient) -> OCRRequest:

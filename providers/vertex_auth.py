@@ -92,6 +92,8 @@ class CachedTokenSource(TokenSource):
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self.mint_count = 0  # how many tokens were minted (for tests and metrics)
+        self._mints_finished = 0  # tells a waiter whether a mint ended while it waited
+        self._last_failure: OCRRouterError | None = None
 
     @abstractmethod
     async def _mint(self) -> tuple[str, float | None]:
@@ -113,11 +115,24 @@ class CachedTokenSource(TokenSource):
         cached = self._fresh_token()
         if cached is not None:
             return cached
+        mints_finished_before_waiting = self._mints_finished
         async with self._loop_lock():
             cached = self._fresh_token()  # another task may have minted while we waited
             if cached is not None:
                 return cached
-            value, expires_at = await self._mint()
+            failure = self._last_failure
+            if failure is not None and self._mints_finished != mints_finished_before_waiting:
+                # The mint we queued behind just failed: share its error instead of retrying
+                # once per waiting request (100 requests would hit a failing endpoint 100 times).
+                raise type(failure)(failure.message, provider=failure.provider) from None
+            try:
+                value, expires_at = await self._mint()
+            except OCRRouterError as error:
+                self._last_failure = error
+                raise
+            finally:
+                self._mints_finished += 1
+            self._last_failure = None
             if not value:
                 raise AuthenticationError("vertex_ai: the token source returned an empty token")
             self.mint_count += 1
@@ -268,6 +283,11 @@ class GoogleCredentialsTokenSource(CachedTokenSource):
         except exceptions.RefreshError as error:
             raise AuthenticationError(
                 f"vertex_ai: Google refused to mint an access token ({error})"
+            ) from None
+        except (OSError, ValueError, KeyError) as error:
+            # e.g. an unreadable ADC file or a malformed token answer; the text may quote it.
+            raise AuthenticationError(
+                f"vertex_ai: could not mint an access token ({type(error).__name__})"
             ) from None
 
 

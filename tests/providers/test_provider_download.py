@@ -487,3 +487,22 @@ async def test_the_same_loopback_server_is_refused_by_default(
 )
 def test_public_address_classification(address: str, public: bool) -> None:
     assert is_public_address(address) is public
+
+
+async def test_provider_credentials_on_the_shared_client_never_reach_the_document_host() -> None:
+    recorder = Recorder(lambda request: httpx.Response(200, content=PDF_BYTES))
+    client = httpx.AsyncClient(
+        transport=httpx.MockTransport(recorder),
+        headers={"Authorization": "Bearer provider-key", "api-key": "provider-key"},
+        auth=("router", "password"),
+    )
+    async with client:
+        await inline_remote_document(
+            OCRRequest.build("https://docs.example.com/a.pdf"),
+            client,
+            settings(),
+            resolver=resolver_answering(PUBLIC_IP),
+        )
+    (download,) = recorder.requests
+    assert "authorization" not in download.headers
+    assert "api-key" not in download.headers

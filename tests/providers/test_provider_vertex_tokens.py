@@ -421,3 +421,26 @@ async def test_one_provider_works_across_event_loops() -> None:
     second = await asyncio.to_thread(run_in_new_loop)
     assert authorizations(first) == authorizations(second) == {"Bearer ya29.loops"}
     assert len(calls) == 1
+
+
+async def test_requests_queued_behind_a_failing_mint_share_its_error() -> None:
+    calls: list[int] = []
+
+    async def mint() -> str:
+        calls.append(1)
+        await asyncio.sleep(0.01)
+        raise RuntimeError("token service down")
+
+    provider = vertex(token=mint)
+    recorder = Recorder()
+    async with mock_client(recorder) as client:
+        results = await asyncio.gather(
+            *(provider.send(OCRRequest.build(PDF_URI), client) for _ in range(20)),
+            return_exceptions=True,
+        )
+    assert all(isinstance(result, AuthenticationError) for result in results)
+    assert len(calls) == 1
+    assert recorder.requests == []
+    with pytest.raises(AuthenticationError):  # a later request tries again
+        await concurrent_sends(provider, 1)
+    assert len(calls) == 2
