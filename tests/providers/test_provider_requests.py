@@ -465,3 +465,25 @@ def test_create_provider_returns_each_providers_class() -> None:
     assert isinstance(made, AzureAIProvider)
     made = create_provider("vertex_ai/mistral-ocr-2505", vertex_project="p", token="t")
     assert isinstance(made, VertexAIProvider)
+
+
+@pytest.mark.parametrize("make", [mistral, azure, vertex])
+@pytest.mark.parametrize(
+    "document",
+    [
+        "https://docs.example.com/a.pdf",
+        PDF_URI,
+        {"image_url": "https://img.example.com/p.png"},
+        {"image_url": {"url": "https://img.example.com/p.png"}},
+    ],
+)
+async def test_every_body_conforms_to_mistrals_published_schema(
+    make: Any, document: Any, validate_spec: Any
+) -> None:
+    recorder = await send(make(), document, **ALL_OPTIONS)
+    validate_spec(wire(recorder.posts[0]), "OCRRequest")
+
+
+async def test_a_file_id_body_conforms_to_mistrals_published_schema(validate_spec: Any) -> None:
+    recorder = await send(mistral(), {"file_id": FILE_ID}, pages="0-2")
+    validate_spec(wire(recorder.posts[0]), "OCRRequest")
