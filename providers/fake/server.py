@@ -85,7 +85,10 @@ async def serve(fake: FakeProvider, host: str = "127.0.0.1", port: int = 0) -> A
     stopping = asyncio.Event()
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app.router.add_route("*", "/{tail:.*}", _make_handler(fake, stopping))
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+    # handler_cancellation: a request held by a `timeout` fault ends when its client leaves.
+    runner = web.AppRunner(
+        app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS, handler_cancellation=True
+    )
     await runner.setup()
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:

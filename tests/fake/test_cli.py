@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -12,54 +15,56 @@ from fake_helpers import ROUTES, body
 from router.cli import main
 
 
-def start_fake_server(*arguments: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+@contextmanager
+def fake_server_process(*arguments: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Start `python -m router.cli fake-server ...`; yield it and the address it printed."""
+    process = subprocess.Popen(
         [sys.executable, "-m", "router.cli", "fake-server", *arguments],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def test_fake_server_prints_its_address_answers_and_exits_after_duration() -> None:
-    process = start_fake_server(
-        "--provider", "mistral", "--port", "0", "--duration", "5", "--script", "503,ok"
-    )
     try:
         assert process.stdout is not None
         first_line = process.stdout.readline()
-        assert first_line.startswith("fake mistral listening on http://127.0.0.1:")
-        base_url = first_line.split(" on ", 1)[1].strip()
-        with httpx.Client(base_url=base_url, timeout=5) as client:
-            statuses = [client.post(ROUTES["mistral"], json=body()).status_code for _ in range(2)]
-        assert statuses == [503, 200]
-        out, _ = process.communicate(timeout=15)
+        assert first_line.startswith("fake "), process.stderr.read() if process.stderr else ""
+        yield process, first_line.split(" listening on ", 1)[1].strip()
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait()
+        process.communicate(timeout=15)  # also closes the pipes
+
+
+def test_fake_server_prints_its_address_answers_and_exits_after_duration() -> None:
+    with fake_server_process(
+        "--provider", "mistral", "--port", "0", "--duration", "5", "--script", "503,ok"
+    ) as (process, base_url):
+        assert base_url.startswith("http://127.0.0.1:")
+        with httpx.Client(base_url=base_url, timeout=5) as client:
+            statuses = [client.post(ROUTES["mistral"], json=body()).status_code for _ in range(2)]
+        out, _ = process.communicate(timeout=15)
+    assert statuses == [503, 200]
     assert process.returncode == 0
     assert "served 2 requests" in out
 
 
-def test_fake_server_checks_its_key_and_assumes_pages_for_remote_documents() -> None:
-    process = start_fake_server(
-        "--provider", "mistral", "--api-key", "cli-key", "--duration", "5", "--pages", "3"
-    )
+def test_fake_server_checks_its_key_and_stops_on_sigterm() -> None:
     remote = body("https://example.org/report.pdf")
-    try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().split(" on ", 1)[1].strip()
+    with fake_server_process("--provider", "mistral", "--api-key", "cli-key", "--pages", "3") as (
+        process,
+        base_url,
+    ):
         with httpx.Client(base_url=base_url, timeout=5) as client:
             refused = client.post(ROUTES["mistral"], json=remote)
             accepted = client.post(
                 ROUTES["mistral"], json=remote, headers={"Authorization": "Bearer cli-key"}
             )
-    finally:
-        process.kill()
-        process.wait()
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=15)
     assert (refused.status_code, accepted.status_code) == (401, 200)
     assert [page["index"] for page in accepted.json()["pages"]] == [0, 1, 2]
+    assert process.returncode == 0
+    assert "served 2 requests" in out
 
 
 @pytest.mark.parametrize(
