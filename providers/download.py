@@ -108,6 +108,11 @@ async def _system_resolver(host: str) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+def ascii_host(url: httpx.URL) -> str:
+    """The host as it goes on the wire and to DNS: IDNA-encoded, no IPv6 brackets."""
+    return url.raw_host.decode("ascii")
+
+
 def _ip_literal(host: str) -> str | None:
     try:
         return str(ipaddress.ip_address(host))
@@ -120,7 +125,7 @@ async def checked_address(
 ) -> str:
     """The address to connect to for `url`, after refusing any host that reaches a non-public
     address. Every resolved address is checked, not only the first: the connection may use any."""
-    host = url.host
+    host = ascii_host(url)
     if not host:
         raise BadRequestError(f"the document URL {safe_url(url)} has no host")
     literal = _ip_literal(host)
@@ -166,10 +171,10 @@ def _pinned_request(
     # tell the server which site we want through the Host header; for https the `sni_hostname`
     # extension makes httpcore send the real name in TLS SNI and verify the certificate against
     # it, so pinning never weakens certificate checks.
-    host_header = url.host if url.port is None else f"{url.host}:{url.port}"
-    if ":" in url.host:
-        host_header = f"[{url.host}]" if url.port is None else f"[{url.host}]:{url.port}"
-    extensions: dict[str, Any] = {"sni_hostname": url.host} if url.scheme == "https" else {}
+    host = ascii_host(url)
+    bracketed = f"[{host}]" if ":" in host else host
+    host_header = bracketed if url.port is None else f"{bracketed}:{url.port}"
+    extensions: dict[str, Any] = {"sni_hostname": host} if url.scheme == "https" else {}
     # The client's own timeouts (httpx defaults to 5 s) must not cut a download the settings
     # allow; the whole download is bounded by `document_fetch_timeout` in `fetch_document`.
     extensions["timeout"] = httpx.Timeout(timeout).as_dict()
@@ -334,6 +339,7 @@ async def inline_remote_document(
 __all__ = [
     "MAX_REDIRECTS",
     "Resolver",
+    "ascii_host",
     "checked_address",
     "fetch_document",
     "inline_remote_document",

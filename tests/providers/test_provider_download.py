@@ -506,3 +506,13 @@ async def test_provider_credentials_on_the_shared_client_never_reach_the_documen
     (download,) = recorder.requests
     assert "authorization" not in download.headers
     assert "api-key" not in download.headers
+
+
+async def test_an_international_name_is_resolved_and_sent_in_its_ascii_form() -> None:
+    asked: list[str] = []
+    _, recorder = await inline(
+        "https://bücher.example/a.pdf", resolver=resolver_answering(PUBLIC_IP, calls=asked)
+    )
+    assert asked == ["xn--bcher-kva.example"]
+    assert recorder.requests[0].headers["host"] == "xn--bcher-kva.example"
+    assert recorder.requests[0].extensions["sni_hostname"] == "xn--bcher-kva.example"
