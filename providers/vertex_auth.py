@@ -88,7 +88,7 @@ class CachedTokenSource(TokenSource):
         self._refresh_margin_s = refresh_margin_s
         self._default_lifetime_s = default_lifetime_s
         self._token: SecretStr | None = None
-        self._expires_at = 0.0
+        self._refresh_at = 0.0  # epoch seconds after which the cached token is replaced
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self.mint_count = 0  # how many tokens were minted (for tests and metrics)
@@ -100,7 +100,7 @@ class CachedTokenSource(TokenSource):
         """A fresh token and its expiry as epoch seconds (None when unknown)."""
 
     def _fresh_token(self) -> str | None:
-        if self._token is not None and self._clock() < self._expires_at - self._refresh_margin_s:
+        if self._token is not None and self._clock() < self._refresh_at:
             return self._token.get_secret_value()
         return None
 
@@ -138,14 +138,17 @@ class CachedTokenSource(TokenSource):
             self.mint_count += 1
             self._token = SecretStr(value)
             minted_at = self._clock()
-            self._expires_at = (
-                expires_at if expires_at is not None else minted_at + self._default_lifetime_s
-            )
+            if expires_at is None:
+                expires_at = minted_at + self._default_lifetime_s
+            # A token that lives less than twice the margin is kept for half its life, so a
+            # short-lived token is still shared rather than minted again for every request.
+            margin = min(self._refresh_margin_s, max(expires_at - minted_at, 0.0) / 2)
+            self._refresh_at = expires_at - margin
             return value
 
     def invalidate(self) -> None:
         self._token = None
-        self._expires_at = 0.0
+        self._refresh_at = 0.0
 
 
 class CallableTokenSource(CachedTokenSource):

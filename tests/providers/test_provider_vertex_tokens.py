@@ -444,3 +444,21 @@ async def test_requests_queued_behind_a_failing_mint_share_its_error() -> None:
     with pytest.raises(AuthenticationError):  # a later request tries again
         await concurrent_sends(provider, 1)
     assert len(calls) == 2
+
+
+async def test_a_short_lived_token_is_kept_for_half_its_life() -> None:
+    clock = Clock()
+    calls: list[int] = []
+
+    def mint() -> tuple[str, float]:
+        calls.append(1)
+        return "ya29.short", clock.now + 240  # four minutes: less than the refresh margin
+
+    source = CallableTokenSource(mint, clock=clock)
+    await source.token()
+    clock.now += 119
+    await source.token()
+    assert len(calls) == 1
+    clock.now += 2
+    await source.token()
+    assert len(calls) == 2
