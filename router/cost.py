@@ -1,0 +1,164 @@
+"""What each call cost, totals per deployment, group and provider, and spending budgets.
+
+A call is priced by the deployment that *served* it (`pages_processed` x its price per page, or
+per annotated page for annotated requests), never by the model name the provider echoes back:
+the same model costs different amounts on Mistral, Azure and Vertex, and LiteLLM's pricing by the
+echoed name bills one for the other.
+
+Sums are exact: prices are turned into `Decimal` from their shortest decimal form ("0.001"), so
+1,000 calls of 0.001 USD total exactly 1 USD, not 0.9999999999999062; floats are given out only
+at the end.
+
+A budget (`scope` "deployment" or "provider", `name`, `max_usd`, `period`) takes every deployment
+it covers out of selection once its spend in the current period reaches `max_usd`; the next
+period (UTC calendar minute, hour, day or month, or never for "total") brings them back.
+Concurrent requests may overshoot a budget by the calls already in flight when it is reached.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from router.deployment import Deployment
+from router.state.base import CostTotals, RouterState
+
+
+class BudgetLike(Protocol):
+    """`router.config.BudgetSpec`, as far as the ledger needs it."""
+
+    @property
+    def scope(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def max_usd(self) -> float: ...
+    @property
+    def period(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class CostSummary:
+    """Successful requests, pages and USD for one deployment, group or provider."""
+
+    requests: int
+    pages: int
+    usd: float
+    usd_exact: Decimal
+    priced: bool  # False when some successes had no known price (their cost is not in `usd`)
+
+
+@dataclass(frozen=True)
+class CostReport:
+    deployments: dict[str, CostSummary]
+    groups: dict[str, CostSummary]
+    providers: dict[str, CostSummary]
+    total: CostSummary
+
+
+def exact_price(deployment: Deployment, pages: int, *, annotated: bool) -> Decimal | None:
+    """`deployment.price(...)` in exact decimal arithmetic; None when the price is unknown."""
+    per_page = deployment.price_per_annotated_page if annotated else None
+    if per_page is None:
+        per_page = deployment.price_per_page
+    return None if per_page is None else Decimal(repr(float(per_page))) * pages
+
+
+def period_bounds(period: str, now: float) -> tuple[str, float | None]:
+    """The label of the period containing `now` (UTC) and when the next one starts."""
+    if period == "total":
+        return "total", None
+    moment = time.gmtime(now)
+    if period == "minute":
+        return time.strftime("%Y-%m-%dT%H:%M", moment), math.floor(now / 60) * 60 + 60.0
+    if period == "hour":
+        return time.strftime("%Y-%m-%dT%H", moment), math.floor(now / 3600) * 3600 + 3600.0
+    if period == "day":
+        return time.strftime("%Y-%m-%d", moment), math.floor(now / 86400) * 86400 + 86400.0
+    if period == "month":
+        year, month = (
+            (moment.tm_year + 1, 1) if moment.tm_mon == 12 else (moment.tm_year, moment.tm_mon + 1)
+        )
+        return time.strftime("%Y-%m", moment), float(calendar.timegm((year, month, 1, 0, 0, 0)))
+    raise ValueError(f"unknown budget period {period!r}")
+
+
+class CostLedger:
+    """Books the cost of each success and answers whether a deployment is over a budget."""
+
+    def __init__(self, state: RouterState, budgets: Sequence[BudgetLike] = ()) -> None:
+        self._state = state
+        self._budgets = tuple(budgets)
+
+    def _budgets_of(self, deployment: Deployment) -> list[BudgetLike]:
+        return [
+            budget
+            for budget in self._budgets
+            if (budget.scope == "deployment" and budget.name == deployment.id)
+            or (budget.scope == "provider" and budget.name == deployment.provider_name)
+        ]
+
+    def record(self, deployment: Deployment, pages: int, usd: Decimal | None, now: float) -> None:
+        keys = (
+            f"deployment:{deployment.id}",
+            f"group:{deployment.group}",
+            f"provider:{deployment.provider_name}",
+            "total",
+        )
+        self._state.add_cost(keys, pages, usd)
+        if usd:
+            for budget in self._budgets_of(deployment):
+                label, _ = period_bounds(budget.period, now)
+                self._state.add_spend(f"{budget.scope}:{budget.name}:{label}", usd)
+
+    def over_budget(self, deployment: Deployment, now: float) -> tuple[str, float | None] | None:
+        """(why, when the period ends) for the first spent budget covering it, else None."""
+        for budget in self._budgets_of(deployment):
+            label, ends = period_bounds(budget.period, now)
+            spent = self._state.spend(f"{budget.scope}:{budget.name}:{label}")
+            if spent >= Decimal(repr(float(budget.max_usd))):
+                why = (
+                    f"{budget.scope} {budget.name} spent {spent} of {budget.max_usd} USD "
+                    f"this {budget.period}"
+                )
+                return why, ends
+        return None
+
+    def report(self) -> CostReport:
+        sections: dict[str, dict[str, CostSummary]] = {
+            "deployment": {},
+            "group": {},
+            "provider": {},
+        }
+        total = CostTotals()
+        for key, totals in self._state.cost_totals().items():
+            if key == "total":
+                total = totals
+                continue
+            section, _, name = key.partition(":")
+            if section in sections:
+                sections[section][name] = _summary(totals)
+        return CostReport(
+            deployments=sections["deployment"],
+            groups=sections["group"],
+            providers=sections["provider"],
+            total=_summary(total),
+        )
+
+
+def _summary(totals: CostTotals) -> CostSummary:
+    return CostSummary(
+        requests=totals.requests,
+        pages=totals.pages,
+        usd=float(totals.usd),
+        usd_exact=totals.usd,
+        priced=totals.priced,
+    )
+
+
+__all__ = ["BudgetLike", "CostLedger", "CostReport", "CostSummary", "exact_price", "period_bounds"]

@@ -1,0 +1,664 @@
+"""`Router`: keep each OCR request alive across deployments, providers and their failures.
+
+A Router holds deployments grouped under logical model names ("ocr"). For each request it plans
+the groups to try (`[model, *fallbacks]`), and for each attempt picks one *candidate*: a
+deployment that is healthy (router/health.py), within its limits (router/limits.py), not over a
+budget (router/cost.py), big enough for the request's pages, and in the lowest priority tier that
+has one. A deployment that already failed this request is a candidate again only when no other
+is left. The strategy (router/strategies/) chooses among candidates; the provider makes the call.
+
+One deadline (`timeout`) bounds the whole request: attempts, backoff and waiting for capacity.
+When no deployment of the plan is usable, the router waits for the first one to come back if that
+happens within the deadline (a cooldown ends, a rate window frees, a slot frees), else fails.
+
+What a caller gets when a request cannot be served:
+
+- 400/422 and other errors of the request itself: raised at once, after one attempt.
+- Retries spent (attempt limit, deadline or retry budget): the *last upstream error*, its class
+  unchanged (so `except RateLimitError` works) and its message listing every attempt's
+  deployment and error.
+- Nothing to try and nothing back within the deadline: `NoDeploymentAvailableError` (503), naming
+  each deployment, why it is out and when it returns; `retry_after` is the earliest return.
+- An unknown model group: `UnknownModelError` (404) listing the known groups.
+
+The number of attempts is at most `num_retries + 1`, plus one per fallback group (so a fallback
+is always reached when the primary group is exhausted).
+
+    async with Router(model_list=[...], routing_strategy="least-busy") as router:
+        response = await router.aocr(model="ocr", document="https://example.com/a.pdf")
+        response.call_info.deployment_id, response.call_info.cost_usd
+
+`Router.ocr(...)` is the same for synchronous code: it runs on an event loop thread owned by the
+router, so its connection pool is reused from call to call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from os import PathLike
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
+
+from router.config import RouterSettings, build_deployments, load_config
+from router.cost import CostLedger, CostReport, exact_price
+from router.deployment import Deployment
+from router.errors import OCRRouterError, RequestTimeoutError
+from router.events import Hook, RouterEvent, describe_error, emit
+from router.health import Availability, CircuitBreaker, HealthPolicy
+from router.limits import Limits, estimated_pages
+from router.retry import RetryBudget, backoff, backoff_sleep, worth_retrying
+from router.state.base import RouterState
+from router.state.memory import DEFAULT_RECORD_TTL, MemoryState
+from router.strategies import create_strategy
+from router.types import Attempt, CallInfo, OCRRequest, OCRResponse
+
+T = TypeVar("T")
+
+# Sized for many concurrent OCR calls to a handful of hosts; keep-alive saves TLS handshakes.
+DEFAULT_POOL_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=128)
+
+
+class UnknownModelError(OCRRouterError):
+    """404: no deployment serves this model group."""
+
+    status_code = 404
+
+
+class NoDeploymentAvailableError(OCRRouterError):
+    """503: every deployment of the plan is out (cooling, at a limit, over budget) and none comes
+    back within the request's deadline. `retry_after` is when the first one returns (if known);
+    `unavailable` maps each deployment id to why it is out."""
+
+    status_code = 503
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        unavailable: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.unavailable = dict(unavailable or {})
+
+
+@dataclass(frozen=True)
+class _Out:
+    """Why a deployment is not a candidate now."""
+
+    reason: str
+    until: float | None = None  # when it may return; None: unknown or never
+    frees_on_release: bool = False  # a request ending (slot, probe) may bring it back
+
+
+@dataclass(frozen=True)
+class DeploymentHealth:
+    """One row of `Router.health()`."""
+
+    deployment_id: str
+    group: str
+    provider: str
+    status: str  # "healthy", "cooling" or "half-open"
+    cooldown_until: float | None
+    reason: str | None
+    in_flight: int
+    consecutive_failures: int
+
+
+@dataclass
+class _Request:
+    """What one request carries from attempt to attempt."""
+
+    request: OCRRequest
+    plan: list[str]
+    deadline: float
+    started: float
+    pages: int | None  # pages asked for, None for "the whole document"
+    failed: set[str] = field(default_factory=set)
+    attempts: list[Attempt] = field(default_factory=list)
+    last_deployment: Deployment | None = None
+
+
+class Router:
+    """Routes OCR requests over deployments. See the module docstring for the behaviour."""
+
+    def __init__(
+        self,
+        model_list: Sequence[Any] = (),
+        *,
+        client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        hooks: Sequence[Hook] = (),
+        state: RouterState | None = None,
+        clock: Callable[[], float] = time.time,
+        **settings: Any,
+    ) -> None:
+        self.settings = settings_ = RouterSettings(**settings)
+        self._deployments = build_deployments(model_list)
+        self._groups: dict[str, list[Deployment]] = {}
+        for deployment in self._deployments:
+            self._groups.setdefault(deployment.group, []).append(deployment)
+        settings_.validate_against(self._groups)
+        self._clock = clock
+        record_ttl = max(DEFAULT_RECORD_TTL, 4 * settings_.max_cooldown_time)
+        self._state: RouterState = state or MemoryState(clock=clock, record_ttl=record_ttl)
+        rng = random.Random(settings_.seed) if settings_.seed is not None else None
+        self._strategy = create_strategy(settings_.routing_strategy, self._state, rng=rng)
+        self._health = CircuitBreaker(
+            self._state,
+            HealthPolicy(
+                allowed_fails=settings_.allowed_fails,
+                cooldown_time=settings_.cooldown_time,
+                auth_cooldown_time=settings_.auth_cooldown_time,
+                max_cooldown_time=settings_.max_cooldown_time,
+                half_open_probes=settings_.half_open_probes,
+            ),
+        )
+        self._limits = Limits(self._state)
+        self._ledger = CostLedger(self._state, settings_.budgets)
+        self._retry_budget = RetryBudget(
+            self._state,
+            ratio=settings_.retry_budget_ratio,
+            min_per_second=settings_.retry_budget_min_per_second,
+            window=settings_.retry_budget_window,
+        )
+        self._backoff = backoff(settings_.backoff_initial, settings_.backoff_max)
+        self._hooks = tuple(hooks)
+        self._transport = transport
+        self._owns_client = client is None
+        self._client = client or self._new_client()
+        # The synchronous API's event loop, its thread and its own client (created on first use).
+        self._sync_loop: asyncio.AbstractEventLoop | None = None
+        self._sync_thread: threading.Thread | None = None
+        self._sync_client: httpx.AsyncClient | None = None
+        self._sync_lock = threading.Lock()
+        # Requests waiting for capacity: woken whenever a request ends or health changes.
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+
+    @classmethod
+    def from_config(cls, source: str | PathLike[str] | Mapping[str, Any], **options: Any) -> Router:
+        """A Router from a YAML file or a dict (`model_list` and `router_settings`).
+
+        `options` are the keyword-only arguments of `Router` (client, transport, hooks, state,
+        clock) and may override settings of the file."""
+        config = load_config(source)
+        settings = config.router_settings.model_dump(exclude_unset=True)
+        settings.update(options)
+        return cls(config.model_list, **settings)
+
+    def _new_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=self._transport, limits=DEFAULT_POOL_LIMITS)
+
+    # ---------------------------------------------------------------- introspection
+
+    def groups(self) -> list[str]:
+        return list(self._groups)
+
+    def deployments(self, group: str | None = None) -> list[Deployment]:
+        if group is None:
+            return list(self._deployments)
+        return list(self._groups.get(group, ()))
+
+    def costs(self) -> CostReport:
+        """Totals (requests, pages, USD) per deployment, group and provider, and overall."""
+        return self._ledger.report()
+
+    def health(self) -> dict[str, DeploymentHealth]:
+        """Each deployment's circuit state, in-flight count and failure streak."""
+        now = self._clock()
+        report: dict[str, DeploymentHealth] = {}
+        for deployment in self._deployments:
+            availability = self._health.availability(deployment.id, now)
+            report[deployment.id] = DeploymentHealth(
+                deployment_id=deployment.id,
+                group=deployment.group,
+                provider=deployment.provider_name,
+                status=availability.status,
+                cooldown_until=availability.until,
+                reason=availability.reason,
+                in_flight=self._state.in_flight(deployment.id),
+                consecutive_failures=availability.consecutive_failures,
+            )
+        return report
+
+    # ---------------------------------------------------------------- the request
+
+    async def aocr(
+        self,
+        model: str,
+        document: Any,
+        *,
+        timeout: float | None = None,
+        extra_body: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> OCRResponse:
+        """OCR `document` on a deployment of group `model` (or of its fallbacks).
+
+        `params` are Mistral's OCR parameters (`pages`, `include_image_base64`, ...), validated
+        before anything is sent; `timeout` (seconds) bounds the whole request, retries included.
+        """
+        request = OCRRequest.build(document, extra_body=extra_body, **params)
+        plan = self._plan(model)
+        if timeout is not None and not timeout > 0:
+            raise OCRRouterError("timeout must be a positive number of seconds", status=400)
+        now = self._clock()
+        page_indexes = request.page_indexes
+        job = _Request(
+            request=request,
+            plan=plan,
+            deadline=now + (timeout if timeout is not None else self.settings.timeout),
+            started=now,
+            pages=len(page_indexes) if page_indexes else None,
+        )
+        self._retry_budget.deposit(now)
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(worth_retrying),
+            wait=lambda state: self._wait_before_retry(job, state),
+            stop=lambda state: self._stop_retrying(job, state),
+            before_sleep=lambda state: self._announce_retry(job, state),
+            sleep=backoff_sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._attempt(job)
+        except OCRRouterError as error:
+            raise self._final_error(error, job) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _plan(self, model: str) -> list[str]:
+        if model not in self._groups:
+            known = ", ".join(sorted(self._groups)) or "none"
+            raise UnknownModelError(f"no deployment serves model {model!r} (model groups: {known})")
+        fallbacks = self.settings.fallbacks.get(model, self.settings.default_fallbacks)
+        plan = [model]
+        plan.extend(group for group in fallbacks if group not in plan and group in self._groups)
+        return plan
+
+    async def _attempt(self, job: _Request) -> OCRResponse:
+        deployment, probe = await self._acquire(job)
+        job.last_deployment = deployment
+        number = len(job.attempts) + 1
+        reserved = estimated_pages(job.request.page_indexes)
+        started = time.perf_counter()
+        try:
+            response = await self._send(deployment, job)
+        except OCRRouterError as error:
+            self._record_failure(
+                job, deployment, error, time.perf_counter() - started, number, probe
+            )
+            raise
+        except BaseException:
+            # Cancelled (or a bug in a provider): give back what was booked, with no verdict.
+            if probe:
+                self._health.release_probe(deployment.id)
+            self._limits.release(deployment, reserved, 0, self._clock())
+            self._wake_waiters()
+            raise
+        latency = time.perf_counter() - started
+        processed = response.usage_info.pages_processed
+        now = self._clock()
+        self._limits.release(deployment, reserved, processed, now)
+        self._health.record_success(deployment.id, now, probe=probe)
+        self._state.observe_latency(deployment.id, latency / max(processed, 1), now)
+        usd = exact_price(deployment, processed, annotated=job.request.is_annotated)
+        self._ledger.record(deployment, processed, usd, now)
+        self._wake_waiters()
+        cost = None if usd is None else float(usd)
+        job.attempts.append(Attempt(deployment.id, deployment.provider_name, latency))
+        emit(
+            self._hooks,
+            RouterEvent(
+                kind="success",
+                deployment_id=deployment.id,
+                provider=deployment.provider_name,
+                group=deployment.group,
+                attempt=number,
+                latency_s=latency,
+                pages=processed,
+                cost_usd=cost,
+            ),
+        )
+        return response.with_call_info(
+            CallInfo(
+                deployment_id=deployment.id,
+                provider=deployment.provider_name,
+                model=deployment.model,
+                latency_s=now - job.started,
+                cost_usd=cost,
+                pages=processed,
+                attempts=tuple(job.attempts),
+                group=deployment.group,
+            )
+        )
+
+    async def _send(self, deployment: Deployment, job: _Request) -> OCRResponse:
+        remaining = job.deadline - self._clock()
+        limit = remaining if deployment.timeout is None else min(remaining, deployment.timeout)
+        if limit <= 0:
+            raise RequestTimeoutError("the request's deadline passed", provider=None)
+        client = self._client_for_running_loop()
+        try:
+            # The provider bounds each phase of the call; this bounds the call as a whole.
+            return await asyncio.wait_for(
+                deployment.provider.send(job.request, client, timeout=limit), limit
+            )
+        except asyncio.TimeoutError:
+            raise RequestTimeoutError(f"no answer within {limit:.3g} s") from None
+        except OCRRouterError as error:
+            error.provider = deployment.provider_name
+            raise
+
+    def _record_failure(
+        self,
+        job: _Request,
+        deployment: Deployment,
+        error: OCRRouterError,
+        latency: float,
+        number: int,
+        probe: bool,
+    ) -> None:
+        error.deployment_id = deployment.id
+        error.provider = deployment.provider_name
+        now = self._clock()
+        label = describe_error(error)
+        self._limits.release(deployment, estimated_pages(job.request.page_indexes), 0, now)
+        until = self._health.record_failure(deployment.id, error, now, probe=probe)
+        if worth_retrying(error):
+            self._state.observe_failure(deployment.id, now)  # a failure is a slow sample
+        job.failed.add(deployment.id)
+        job.attempts.append(Attempt(deployment.id, deployment.provider_name, latency, label))
+        self._wake_waiters()
+        failure = RouterEvent(
+            kind="failure",
+            deployment_id=deployment.id,
+            provider=deployment.provider_name,
+            group=deployment.group,
+            attempt=number,
+            latency_s=latency,
+            error=label,
+        )
+        emit(self._hooks, failure)
+        if until is not None:
+            reason = self._health.availability(deployment.id, now).reason
+            emit(
+                self._hooks,
+                replace(
+                    failure, kind="cooldown", latency_s=None, cooldown_until=until, reason=reason
+                ),
+            )
+
+    # ---------------------------------------------------------------- retry decisions
+
+    def _wait_before_retry(self, job: _Request, state: RetryCallState) -> float:
+        """No wait when an untried deployment (or a fallback) is usable; backoff otherwise."""
+        now = self._clock()
+        untried, retried, _ = self._candidates(job, now)
+        if untried or not retried:
+            # Nothing usable at all: `_acquire` waits for the first to return, no need to add.
+            return 0.0
+        return max(0.0, min(self._backoff(state), job.deadline - now))
+
+    def _stop_retrying(self, job: _Request, state: RetryCallState) -> bool:
+        now = self._clock()
+        if state.attempt_number >= self.settings.num_retries + len(job.plan):
+            return True
+        if now + state.upcoming_sleep >= job.deadline:
+            return True
+        return not self._retry_budget.withdraw(now)
+
+    def _announce_retry(self, job: _Request, state: RetryCallState) -> None:
+        deployment = job.last_deployment
+        outcome = state.outcome
+        if deployment is None or outcome is None:
+            return
+        error = outcome.exception()
+        emit(
+            self._hooks,
+            RouterEvent(
+                kind="retry",
+                deployment_id=deployment.id,
+                provider=deployment.provider_name,
+                group=deployment.group,
+                attempt=state.attempt_number,
+                error=None if error is None else describe_error(error),
+            ),
+        )
+
+    def _final_error(self, error: OCRRouterError, job: _Request) -> OCRRouterError:
+        """The error to raise, with every attempt listed in its message."""
+        if len(job.attempts) > 1 or (
+            job.attempts and isinstance(error, NoDeploymentAvailableError)
+        ):
+            tried = "; ".join(f"{a.deployment_id}: {a.error or 'ok'}" for a in job.attempts)
+            error.message = f"{error.message} (attempts: {tried})"
+            error.args = (error.message,)
+        return error
+
+    # ---------------------------------------------------------------- selection
+
+    def _unavailable(self, deployment: Deployment, job: _Request, now: float) -> _Out | None:
+        """Why `deployment` may not take this request now, or None if it may."""
+        limit = deployment.max_pages_per_request
+        if limit is not None and job.pages is not None and job.pages > limit:
+            return _Out(f"takes at most {limit} pages, the request has {job.pages}")
+        availability: Availability = self._health.availability(deployment.id, now)
+        if not availability.usable:
+            if availability.status == "cooling":
+                return _Out(f"cooling ({availability.reason})", until=availability.until)
+            return _Out(
+                f"half-open, probe in flight ({availability.reason})", frees_on_release=True
+            )
+        spent = self._ledger.over_budget(deployment, now)
+        if spent is not None:
+            return _Out(f"over budget ({spent[0]})", until=spent[1])
+        check = self._limits.check(deployment, estimated_pages(job.request.page_indexes), now)
+        if not check.has_room:
+            return _Out(
+                f"at its limit: {check.reason}",
+                until=check.free_at,
+                frees_on_release=check.free_at is None,
+            )
+        return None
+
+    def _candidates(
+        self, job: _Request, now: float
+    ) -> tuple[list[Deployment], list[Deployment], dict[str, _Out]]:
+        """(untried candidates, candidates that already failed this request, the rest and why);
+        each candidate list is the lowest usable priority tier of the first group that has one."""
+        out: dict[str, _Out] = {}
+        untried: list[Deployment] = []
+        retried: list[Deployment] = []
+        for group in job.plan:
+            usable: list[Deployment] = []
+            for deployment in self._groups[group]:
+                reason = self._unavailable(deployment, job, now)
+                if reason is None:
+                    usable.append(deployment)
+                else:
+                    out[deployment.id] = reason
+            fresh = [d for d in usable if d.id not in job.failed]
+            if fresh and not untried:
+                untried = _lowest_tier(fresh)
+            stale = [d for d in usable if d.id in job.failed]
+            if stale and not retried:
+                retried = _lowest_tier(stale)
+        return untried, retried, out
+
+    async def _acquire(self, job: _Request) -> tuple[Deployment, bool]:
+        """Choose a deployment and book it (in flight, rate window, probe), waiting for one to
+        become usable if needed and possible within the deadline."""
+        while True:
+            now = self._clock()
+            untried, retried, out = self._candidates(job, now)
+            candidates = untried or retried
+            if candidates:
+                deployment = self._strategy.choose(candidates)
+                # Booked with no await in between, so no other request can take the same slot.
+                self._limits.acquire(deployment, estimated_pages(job.request.page_indexes), now)
+                return deployment, self._health.begin(deployment.id, now)
+            returns = [o.until for o in out.values() if o.until is not None]
+            first_return = min(returns) if returns else None
+            may_free = any(o.frees_on_release for o in out.values())
+            reachable = first_return is not None and first_return < job.deadline
+            if now >= job.deadline or not (reachable or may_free):
+                raise self._nothing_available(job, out, now, first_return)
+            wake_at = (
+                min(first_return, job.deadline) if reachable and first_return else job.deadline
+            )
+            await self._wait_for_change(max(wake_at - now, 0.0))
+
+    def _nothing_available(
+        self, job: _Request, out: Mapping[str, _Out], now: float, first_return: float | None
+    ) -> NoDeploymentAvailableError:
+        lines = []
+        for deployment_id, why in out.items():
+            when = "" if why.until is None else f", returns in {max(why.until - now, 0.0):.2f} s"
+            lines.append(f"{deployment_id}: {why.reason}{when}")
+        left = max(job.deadline - now, 0.0)
+        return NoDeploymentAvailableError(
+            f"no deployment of {', '.join(job.plan)} can take the request within its deadline "
+            f"({left:.2f} s left): " + "; ".join(lines),
+            retry_after=None if first_return is None else max(first_return - now, 0.0),
+            unavailable={deployment_id: why.reason for deployment_id, why in out.items()},
+        )
+
+    async def _wait_for_change(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        entry = (loop, waiter)
+        self._waiters.add(entry)
+        try:
+            await asyncio.wait({waiter}, timeout=seconds)
+        finally:
+            self._waiters.discard(entry)
+            if not waiter.done():
+                waiter.cancel()
+
+    def _wake_waiters(self) -> None:
+        if not self._waiters:
+            return
+        try:
+            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        for loop, waiter in list(self._waiters):
+            if loop is current:
+                _resolve(waiter)
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(_resolve, waiter)
+
+    # ---------------------------------------------------------------- sync API and lifetime
+
+    def _client_for_running_loop(self) -> httpx.AsyncClient:
+        if self._sync_loop is not None and asyncio.get_running_loop() is self._sync_loop:
+            if self._sync_client is None:
+                self._sync_client = self._new_client()
+            return self._sync_client
+        return self._client
+
+    def ocr(
+        self,
+        model: str,
+        document: Any,
+        *,
+        timeout: float | None = None,
+        extra_body: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> OCRResponse:
+        """`aocr` for synchronous code: the same retries, fallbacks and cooldowns."""
+        coroutine = self.aocr(model, document, timeout=timeout, extra_body=extra_body, **params)
+        return self._run_sync(coroutine)
+
+    def _run_sync(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        loop = self._ensure_sync_loop()
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+
+    def _ensure_sync_loop(self) -> asyncio.AbstractEventLoop:
+        with self._sync_lock:
+            if self._sync_loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="ocr-router-sync", daemon=True
+                )
+                thread.start()
+                self._sync_loop, self._sync_thread = loop, thread
+            return self._sync_loop
+
+    async def aclose(self) -> None:
+        """Close the connection pools the router owns and stop its sync thread."""
+        if self._owns_client:
+            await self._client.aclose()
+        self._stop_sync_loop()
+
+    def close(self) -> None:
+        """`aclose` for synchronous code."""
+        if self._owns_client:
+            self._run_sync(self._client.aclose())
+        self._stop_sync_loop()
+
+    def _stop_sync_loop(self) -> None:
+        with self._sync_lock:
+            loop, thread, client = self._sync_loop, self._sync_thread, self._sync_client
+            self._sync_loop = self._sync_thread = self._sync_client = None
+        if loop is None:
+            return
+        if client is not None:
+            asyncio.run_coroutine_threadsafe(client.aclose(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        loop.close()
+
+    async def __aenter__(self) -> Router:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __enter__(self) -> Router:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        groups = ", ".join(f"{name}: {len(members)}" for name, members in self._groups.items())
+        return f"Router({groups}; strategy={self.settings.routing_strategy!r})"
+
+
+def _lowest_tier(deployments: list[Deployment]) -> list[Deployment]:
+    tier = min(deployment.priority for deployment in deployments)
+    return [deployment for deployment in deployments if deployment.priority == tier]
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+__all__ = [
+    "DeploymentHealth",
+    "NoDeploymentAvailableError",
+    "Router",
+    "UnknownModelError",
+]
