@@ -338,6 +338,7 @@ class CallInfo:
     cost_usd: float | None
     pages: int
     attempts: tuple[Attempt, ...] = field(default_factory=tuple)
+    group: str | None = None  # the model group (fallbacks included) the deployment belongs to
 
 
 class OCRResponse(_Lenient):
