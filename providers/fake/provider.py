@@ -11,7 +11,7 @@ Order of checks for each request, as the real services do it:
 3. the fault: the next script entry, else a seeded random draw from the rates, else ok;
 4. only for ok and `slow:` faults, the body: JSON, fields (Mistral's 422), documents (Azure and
    Vertex refuse remote URLs), pages (asking only for pages past the end is refused);
-5. the latency, then the answer.
+5. the latency (accepted credentials only), then the answer.
 
 Concurrency: the fake's state (script position, random generators, counters, recorded requests) is
 guarded by a lock, so a fake may serve from one thread's loop while a test reads its counters from
@@ -102,6 +102,12 @@ class FakeProvider:
         strict_new_fields: azure_ai only: refuse fields newer than the 2505 models with 422.
         wrap_errors_in_list: vertex_ai only: wrap error envelopes in a one-element list.
         record_requests: keep each request in `requests`; turn off for long benchmarks.
+
+    Counters: `request_count` counts every request received; `outcomes` counts them by what the
+    fake did: "ok", "slow", a status ("500", "429" for every 429 form), "timeout", "reset",
+    "truncated", "garbage", "null", "empty", or, for requests refused before or after the fault,
+    "not_found" (unknown route), "unauthorized" (credential) and "invalid" (body refused).
+    Latency applies to requests that pass the credential check, never to 404/401 answers.
     """
 
     def __init__(

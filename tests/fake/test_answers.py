@@ -108,7 +108,7 @@ async def test_same_request_gets_the_same_answer(send: Send) -> None:
 
 @pytest.mark.parametrize("include", [True, False, None])
 async def test_image_base64_only_when_asked_for(send: Send, include: bool | None) -> None:
-    params = {} if include is None else {"include_image_base64": include}
+    params: dict[str, Any] = {} if include is None else {"include_image_base64": include}
     images = (await send(FakeProvider("mistral"), body(**params))).json()["pages"][0]["images"]
     assert len(images) == 1
     if include:
