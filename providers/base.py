@@ -64,7 +64,8 @@ class ProviderSettings(BaseModel):
     # A static OAuth access token, or a callable (sync or async) that returns a fresh one.
     token: SecretStr | TokenCallable | None = None
     timeout: float | None = Field(default=None, gt=0)
-    headers: dict[str, str] = Field(default_factory=dict)
+    # Extra headers may carry credentials of their own (a gateway key), so repr() leaves them out.
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)
     # The remote-document download guard (providers that need documents inline).
     allow_private_document_urls: bool = False
     max_document_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
