@@ -99,6 +99,8 @@ class FaultPlan:
         rates: Mapping[str, float] | None = None,
         seed: int | None = None,
     ) -> None:
+        if isinstance(script, str):  # "ok,500,429:2", as the command line takes it
+            script = [entry for entry in script.split(",") if entry.strip()]
         self._script = [parse_fault(entry) for entry in script]
         self._rates: list[tuple[Fault, float]] = []
         for entry, rate in (rates or {}).items():

@@ -92,7 +92,8 @@ class FakeProvider:
     Args:
         provider: "mistral", "azure_ai" or "vertex_ai": routes, auth and error envelopes.
         api_key: the credential to expect (Vertex: the bearer token); None accepts any.
-        script: fault entries consumed one per accepted request (see `providers.fake.faults`).
+        script: fault entries consumed one per accepted request (see `providers.fake.faults`);
+            a list, or one comma-separated string ("ok,500,429:2").
         faults: random rate per fault entry once the script is used up; the rest is ok.
         seed: seeds the random faults and latencies, so a run is reproducible.
         latency: seconds before each answer: a number, a `(low, high)` uniform range or a callable.

@@ -10,7 +10,8 @@ from providers.fake import FakeProvider, FaultPlan, parse_fault
 
 
 def outcome_sequence(fake: FakeProvider, count: int) -> list[str]:
-    """Decide `count` valid requests in-process and return what the fake did to each."""
+    """Decide `count` requests in-process and return what the fake did to each. The body is `{}`,
+    so a request the fault lets through is refused as "invalid": cheap, and still counted."""
     for _ in range(count):
         fake.decide("POST", "/v1/ocr", {}, {}, b"{}")
     return [request.outcome for request in fake.requests]
@@ -186,6 +187,11 @@ def test_recording_can_be_turned_off_while_counting_goes_on() -> None:
     fake = FakeProvider("mistral", record_requests=False)
     outcome_sequence(fake, 3)
     assert (fake.request_count, fake.requests) == (3, [])
+
+
+def test_script_may_be_a_comma_separated_string() -> None:
+    fake = FakeProvider("mistral", script="503, 429:2,ok")
+    assert outcome_sequence(fake, 3) == ["503", "429", "invalid"]
 
 
 def test_fault_plan_without_rates_never_draws() -> None:
