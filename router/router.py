@@ -125,6 +125,7 @@ class _Request:
     failed: set[str] = field(default_factory=set)
     attempts: list[Attempt] = field(default_factory=list)
     last_deployment: Deployment | None = None
+    last_error: OCRRouterError | None = None  # the last upstream failure of this request
 
 
 class Router:
@@ -141,7 +142,7 @@ class Router:
         clock: Callable[[], float] = time.time,
         **settings: Any,
     ) -> None:
-        self.settings = settings_ = RouterSettings(**settings)
+        self.settings = settings_ = RouterSettings.model_validate(settings)
         self._deployments = build_deployments(model_list)
         self._groups: dict[str, list[Deployment]] = {}
         for deployment in self._deployments:
@@ -369,6 +370,7 @@ class Router:
     ) -> None:
         error.deployment_id = deployment.id
         error.provider = deployment.provider_name
+        job.last_error = error
         now = self._clock()
         label = describe_error(error)
         self._limits.release(deployment, estimated_pages(job.request.page_indexes), 0, now)
@@ -435,13 +437,20 @@ class Router:
         )
 
     def _final_error(self, error: OCRRouterError, job: _Request) -> OCRRouterError:
-        """The error to raise, with every attempt listed in its message."""
-        if len(job.attempts) > 1 or (
-            job.attempts and isinstance(error, NoDeploymentAvailableError)
-        ):
+        """The error to raise, with every attempt listed in its message.
+
+        When deployments failed this request and then none was left to try, the last upstream
+        error is raised (it says what went wrong: a wrong key, a rate limit), with the reason
+        nothing was left appended; `NoDeploymentAvailableError` is raised as itself only when
+        this request found every deployment already out."""
+        upstream = job.last_error
+        if isinstance(error, NoDeploymentAvailableError) and upstream is not None:
+            upstream.message = f"{upstream.message}; then {error.message}"
+            error = upstream
+        if len(job.attempts) > 1 or error is upstream:
             tried = "; ".join(f"{a.deployment_id}: {a.error or 'ok'}" for a in job.attempts)
             error.message = f"{error.message} (attempts: {tried})"
-            error.args = (error.message,)
+        error.args = (error.message,)
         return error
 
     # ---------------------------------------------------------------- selection
