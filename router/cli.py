@@ -158,6 +158,35 @@ def _run_fake_server(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- quickstart ---------------------------------------------------------------------------
+
+
+@subcommand("quickstart")
+def _install_quickstart(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> Runner:
+    parser = subparsers.add_parser(
+        "quickstart",
+        help="run the README's examples against fake providers on 127.0.0.1 (no key, no network)",
+        description="One ocr() call, then a Router over three fake providers with faults.",
+    )
+    parser.add_argument(
+        "--requests",
+        type=_positive_int,
+        default=120,
+        help="documents to route (default: %(default)s)",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the faults (default: 1)")
+    return _run_quickstart
+
+
+def _run_quickstart(args: argparse.Namespace) -> int:
+    from router.quickstart import run_quickstart
+
+    result = asyncio.run(run_quickstart(sys.stdout, requests=args.requests, seed=args.seed))
+    return 0 if result.succeeded == result.requests else 1
+
+
 # -- entry point --------------------------------------------------------------------------
 
 
