@@ -85,7 +85,7 @@ async def test_costs_of_1000_requests_are_exact_per_deployment_group_and_provide
             *(router.aocr("ocr", REMOTE_PDF, pages=pages) for pages in page_sets)
         )
         report = router.costs()
-    for pages, response in zip(page_sets, responses):
+    for pages, response in zip(page_sets, responses, strict=True):
         info = response.call_info
         assert info is not None
         assert info.pages == len(pages)
