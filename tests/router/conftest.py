@@ -1,28 +1,12 @@
-"""Fixtures for the Router tests: fake fleets in-process or on real sockets, instant backoff.
-
-`fleet({"a": FakeProvider("mistral"), ...}, group="ocr", a={"weight": 2})` gives model_list
-entries (one per fake, with id = its name) plus one transport that sends each request to the
-fake named by its host (`https://a.fake`), so a Router serves several fakes in-process.
-"""
+"""Fixtures for the Router tests: instant backoff and a hermetic environment (no real keys)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from providers.fake import FakeProvider
 from router.retry import instant_backoff
-
-KEY = "router-test-key-0123456789"
-
-MODELS = {
-    "mistral": "mistral/mistral-ocr-latest",
-    "azure_ai": "azure_ai/mistral-document-ai-2505",
-    "vertex_ai": "vertex_ai/mistral-ocr-2505",
-}
 
 
 @pytest.fixture(autouse=True)
@@ -35,69 +19,3 @@ def _instant_backoff() -> Iterator[None]:
 def _no_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("MISTRAL_API_KEY", "AZURE_AI_API_KEY", "AZURE_AI_API_BASE", "VERTEXAI_PROJECT"):
         monkeypatch.delenv(name, raising=False)
-
-
-def entry(
-    name: str,
-    fake: FakeProvider,
-    *,
-    group: str = "ocr",
-    api_base: str | None = None,
-    **options: Any,
-) -> dict[str, Any]:
-    """A model_list entry for `fake`, with the fleet key as its credential and `name` as id."""
-    credentials: dict[str, Any] = (
-        {"vertex_project": "p-1", "token": KEY}
-        if fake.provider == "vertex_ai"
-        else {"api_key": KEY}
-    )
-    return {
-        "model_name": group,
-        "model": MODELS[fake.provider],
-        "id": name,
-        "api_base": api_base or f"https://{name}.fake",
-        **credentials,
-        **options,
-    }
-
-
-class HostTransport(httpx.AsyncBaseTransport):
-    """Sends each request to the fake named by its host, counting concurrency per fake."""
-
-    def __init__(self, fakes: Mapping[str, FakeProvider]) -> None:
-        self._transports = {f"{name}.fake": fake.mock_transport() for name, fake in fakes.items()}
-        self.in_flight: dict[str, int] = dict.fromkeys(fakes, 0)
-        self.most_in_flight: dict[str, int] = dict.fromkeys(fakes, 0)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        name = request.url.host.removesuffix(".fake")
-        self.in_flight[name] += 1
-        self.most_in_flight[name] = max(self.most_in_flight[name], self.in_flight[name])
-        try:
-            response = await self._transports[request.url.host].handle_async_request(request)
-            await response.aread()
-            return response
-        finally:
-            self.in_flight[name] -= 1
-
-
-def fleet(
-    fakes: Mapping[str, FakeProvider], *, group: str = "ocr", **per_fake: dict[str, Any]
-) -> tuple[list[dict[str, Any]], HostTransport]:
-    entries = [
-        entry(name, fake, group=group, **per_fake.get(name, {})) for name, fake in fakes.items()
-    ]
-    return entries, HostTransport(fakes)
-
-
-class FakeClock:
-    """A clock that moves only when told to (for cooldowns measured in seconds)."""
-
-    def __init__(self, start: float = 1_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds

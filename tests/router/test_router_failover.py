@@ -7,6 +7,7 @@ import math
 import time
 
 import pytest
+from router_helpers import KEY, FakeClock, entry, fleet
 
 from providers.fake import FakeProvider
 from router.errors import (
@@ -19,7 +20,6 @@ from router.errors import (
 )
 from router.events import RouterEvent
 from router.router import NoDeploymentAvailableError, Router, UnknownModelError
-from tests.router.conftest import KEY, FakeClock, entry, fleet
 
 
 def _fake(**options: object) -> FakeProvider:

@@ -7,12 +7,12 @@ import logging
 from decimal import Decimal
 
 import pytest
+from router_helpers import KEY, FakeClock, fleet
 
 from providers.fake import FakeProvider
 from router.errors import ConfigError
 from router.events import RouterEvent
 from router.router import NoDeploymentAvailableError, Router
-from tests.router.conftest import KEY, FakeClock, fleet
 
 REMOTE_PDF = "https://documents.example/report.pdf"  # never fetched: the mistral fake counts pages
 

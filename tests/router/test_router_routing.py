@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from router_helpers import KEY, fleet
+
 from providers.fake import FakeProvider
 from router.router import Router
-from tests.router.conftest import KEY, fleet
 
 
 def _fakes(*names: str, **options: object) -> dict[str, FakeProvider]:
