@@ -90,6 +90,10 @@ class NoDeploymentAvailableError(OCRRouterError):
         self.unavailable = dict(unavailable or {})
 
 
+class _DeadlinePassedError(RequestTimeoutError):
+    """The deadline passed between choosing a deployment and sending to it."""
+
+
 @dataclass(frozen=True)
 class _Out:
     """Why a deployment is not a candidate now."""
@@ -174,12 +178,13 @@ class Router:
         self._backoff = backoff(settings_.backoff_initial, settings_.backoff_max)
         self._hooks = tuple(hooks)
         self._transport = transport
-        self._owns_client = client is None
-        self._client = client or self._new_client()
-        # The synchronous API's event loop, its thread and its own client (created on first use).
+        self._given_client = client  # lent by the caller: used on its loop, never closed by us
+        # The router's own pools, one per event loop: a pool's connections belong to the loop
+        # that opened them, so a second `asyncio.run()` (or the sync thread) needs its own.
+        self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        # The synchronous API's event loop and its thread (started on first use).
         self._sync_loop: asyncio.AbstractEventLoop | None = None
         self._sync_thread: threading.Thread | None = None
-        self._sync_client: httpx.AsyncClient | None = None
         self._sync_lock = threading.Lock()
         # Requests waiting for capacity: woken whenever a request ends or health changes.
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
@@ -293,17 +298,18 @@ class Router:
         started = time.perf_counter()
         try:
             response = await self._send(deployment, job)
+        except _DeadlinePassedError:
+            self._unbook(
+                deployment, probe, reserved
+            )  # nothing was sent: not the deployment's fault
+            raise
         except OCRRouterError as error:
             self._record_failure(
                 job, deployment, error, time.perf_counter() - started, number, probe
             )
             raise
         except BaseException:
-            # Cancelled (or a bug in a provider): give back what was booked, with no verdict.
-            if probe:
-                self._health.release_probe(deployment.id)
-            self._limits.release(deployment, reserved, 0, self._clock())
-            self._wake_waiters()
+            self._unbook(deployment, probe, reserved)  # cancelled, or a bug: no verdict
             raise
         latency = time.perf_counter() - started
         processed = response.usage_info.pages_processed
@@ -342,11 +348,18 @@ class Router:
             )
         )
 
+    def _unbook(self, deployment: Deployment, probe: bool, reserved: int) -> None:
+        """Give back what `_acquire` booked for an attempt that ended without a verdict."""
+        if probe:
+            self._health.release_probe(deployment.id)
+        self._limits.release(deployment, reserved, 0, self._clock())
+        self._wake_waiters()
+
     async def _send(self, deployment: Deployment, job: _Request) -> OCRResponse:
         remaining = job.deadline - self._clock()
         limit = remaining if deployment.timeout is None else min(remaining, deployment.timeout)
         if limit <= 0:
-            raise RequestTimeoutError("the request's deadline passed", provider=None)
+            raise _DeadlinePassedError("the request's deadline passed before it could be sent")
         client = self._client_for_running_loop()
         try:
             # The provider bounds each phase of the call; this bounds the call as a whole.
@@ -569,11 +582,15 @@ class Router:
     # ---------------------------------------------------------------- sync API and lifetime
 
     def _client_for_running_loop(self) -> httpx.AsyncClient:
-        if self._sync_loop is not None and asyncio.get_running_loop() is self._sync_loop:
-            if self._sync_client is None:
-                self._sync_client = self._new_client()
-            return self._sync_client
-        return self._client
+        loop = asyncio.get_running_loop()
+        if self._given_client is not None and loop is not self._sync_loop:
+            return self._given_client
+        client = self._clients.get(loop)
+        if client is None:
+            for closed in [old for old in self._clients if old.is_closed()]:
+                del self._clients[closed]  # its connections died with its loop
+            client = self._clients[loop] = self._new_client()
+        return client
 
     def ocr(
         self,
@@ -589,6 +606,9 @@ class Router:
         return self._run_sync(coroutine)
 
     def _run_sync(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        if threading.current_thread() is self._sync_thread:
+            coroutine.close()
+            raise RuntimeError("Router.ocr() was called from the router's own loop (a hook?)")
         loop = self._ensure_sync_loop()
         return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
 
@@ -605,24 +625,28 @@ class Router:
 
     async def aclose(self) -> None:
         """Close the connection pools the router owns and stop its sync thread."""
-        if self._owns_client:
-            await self._client.aclose()
-        self._stop_sync_loop()
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+        self._close_other_pools()
 
     def close(self) -> None:
         """`aclose` for synchronous code."""
-        if self._owns_client:
-            self._run_sync(self._client.aclose())
-        self._stop_sync_loop()
+        self._close_other_pools()
 
-    def _stop_sync_loop(self) -> None:
+    def _close_other_pools(self) -> None:
+        """Close each pool on its own loop where it can be; a closed loop took its pool along."""
         with self._sync_lock:
-            loop, thread, client = self._sync_loop, self._sync_thread, self._sync_client
-            self._sync_loop = self._sync_thread = self._sync_client = None
+            loop, thread = self._sync_loop, self._sync_thread
+            self._sync_loop = self._sync_thread = None
+        for owner, client in list(self._clients.items()):
+            if owner is loop and loop is not None:
+                asyncio.run_coroutine_threadsafe(client.aclose(), loop).result()
+            elif not owner.is_closed() and not owner.is_running():
+                owner.run_until_complete(client.aclose())
+        self._clients.clear()
         if loop is None:
             return
-        if client is not None:
-            asyncio.run_coroutine_threadsafe(client.aclose(), loop).result()
         loop.call_soon_threadsafe(loop.stop)
         if thread is not None and thread is not threading.current_thread():
             thread.join()
