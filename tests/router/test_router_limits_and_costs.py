@@ -237,3 +237,42 @@ async def test_from_config_builds_a_router_from_a_litellm_style_dict(png_bytes: 
     assert router.settings.num_retries == 2
     assert response.call_info is not None
     assert [a.deployment_id for a in response.call_info.attempts] == ["b", "a"]
+
+
+async def test_a_litellm_yaml_file_routes_with_its_fallbacks_over_real_sockets(
+    png_bytes: bytes, fake_server, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    primary = FakeProvider("mistral", api_key=KEY, faults={"503": 1.0})
+    backup = FakeProvider("azure_ai", api_key=KEY)
+    monkeypatch.setenv("MISTRAL_API_KEY", KEY)
+    monkeypatch.setenv("AZURE_AI_API_KEY", KEY)
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"""\
+model_list:
+  - model_name: ocr
+    litellm_params:
+      model: mistral/mistral-ocr-latest
+      api_key: os.environ/MISTRAL_API_KEY
+      api_base: {await fake_server(primary)}
+  - model_name: ocr-backup
+    litellm_params:
+      model: azure_ai/mistral-document-ai-2505
+      api_key: os.environ/AZURE_AI_API_KEY
+      api_base: {await fake_server(backup)}
+router_settings:
+  routing_strategy: simple-shuffle
+  num_retries: 2
+  timeout: 30
+  fallbacks: [{{"ocr": ["ocr-backup"]}}]
+  allowed_fails: 2
+  cooldown_time: 60
+""",
+        encoding="utf-8",
+    )
+    async with Router.from_config(path) as router:
+        responses = [await router.aocr("ocr", png_bytes) for _ in range(5)]
+        assert router.health()[router.deployments("ocr")[0].id].status == "cooling"
+    assert all(r.call_info and r.call_info.group == "ocr-backup" for r in responses)
+    assert primary.request_count == 2  # allowed_fails, then cooled for the rest
+    assert backup.request_count == 5
