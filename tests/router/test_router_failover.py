@@ -53,6 +53,30 @@ async def test_failover_serves_every_request_and_keeps_the_failing_one_cooled(
     assert fakes["good1"].request_count + fakes["good2"].request_count == 1000
 
 
+async def test_failover_under_concurrency_stays_within_the_bound_plus_the_requests_in_flight(
+    png_bytes: bytes,
+) -> None:
+    fakes = {"good1": _fake(), "good2": _fake(), "bad": _fake(faults={"500": 1.0})}
+    entries, transport = fleet(fakes)
+    cooldown, workers, remaining = 0.05, 10, 1000
+    router = Router(entries, transport=transport, allowed_fails=3, cooldown_time=cooldown)
+
+    async def worker() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            await router.aocr("ocr", png_bytes)
+
+    started = time.monotonic()
+    async with router:
+        await asyncio.gather(*(worker() for _ in range(workers)))
+    elapsed = time.monotonic() - started
+    # Requests already on their way when it trips also fail there: at most one per other worker.
+    bound = 3 + (workers - 1) + math.ceil(elapsed / cooldown) + 1
+    assert fakes["bad"].request_count <= bound
+    assert fakes["good1"].request_count + fakes["good2"].request_count == 1000
+
+
 async def test_retry_never_resends_to_a_deployment_that_failed_this_request(
     png_bytes: bytes,
 ) -> None:

@@ -276,3 +276,53 @@ router_settings:
     assert all(r.call_info and r.call_info.group == "ocr-backup" for r in responses)
     assert primary.request_count == 2  # allowed_fails, then cooled for the rest
     assert backup.request_count == 5
+
+
+async def test_pages_per_minute_holds_a_deployment_within_its_page_quota() -> None:
+    clock = FakeClock()
+    fakes = {"quota": _fake(default_page_count=10), "spare": _fake(default_page_count=10)}
+    entries, transport = fleet(
+        fakes, quota={"pages_per_minute": 10, "priority": 0}, spare={"priority": 1}
+    )
+    async with Router(entries, transport=transport, clock=clock) as router:
+        served = [await router.aocr("ocr", REMOTE_PDF, pages=[0, 1, 2, 3]) for _ in range(5)]
+    by = [r.call_info.deployment_id for r in served if r.call_info]
+    assert by == ["quota", "quota", "spare", "spare", "spare"]  # 8 pages fit, 12 would not
+
+
+async def test_a_provider_budget_covers_every_deployment_of_that_provider(
+    png_bytes: bytes,
+) -> None:
+    fakes = {
+        "m1": _fake(),
+        "m2": _fake(),
+        "az": FakeProvider("azure_ai", api_key=KEY),
+    }
+    entries, transport = fleet(
+        fakes,
+        m1={"price_per_page": 0.01},
+        m2={"price_per_page": 0.01},
+        az={"price_per_page": 0.01, "priority": 1},
+    )
+    budget = {"scope": "provider", "name": "mistral", "max_usd": 0.05, "period": "hour"}
+    async with Router(entries, transport=transport, budgets=[budget]) as router:
+        for _ in range(9):
+            await router.aocr("ocr", png_bytes)
+        report = router.costs()
+    assert report.providers["mistral"].usd_exact == Decimal("0.05")
+    assert fakes["m1"].request_count + fakes["m2"].request_count == 5
+    assert fakes["az"].request_count == 4
+
+
+async def test_default_fallbacks_apply_to_groups_without_their_own(png_bytes: bytes) -> None:
+    down = _fake(faults={"500": 1.0})
+    spare = _fake()
+    entries = [
+        *fleet({"down": down}, group="ocr")[0],
+        *fleet({"spare": spare}, group="ocr-spare")[0],
+    ]
+    _, transport = fleet({"down": down, "spare": spare})
+    async with Router(entries, transport=transport, default_fallbacks=["ocr-spare"]) as router:
+        response = await router.aocr("ocr", png_bytes)
+    assert response.call_info is not None
+    assert (response.call_info.group, response.call_info.deployment_id) == ("ocr-spare", "spare")
