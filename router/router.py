@@ -14,11 +14,13 @@ happens within the deadline (a cooldown ends, a rate window frees, a slot frees)
 What a caller gets when a request cannot be served:
 
 - 400/422 and other errors of the request itself: raised at once, after one attempt.
-- Retries spent (attempt limit, deadline or retry budget): the *last upstream error*, its class
-  unchanged (so `except RateLimitError` works) and its message listing every attempt's
-  deployment and error.
-- Nothing to try and nothing back within the deadline: `NoDeploymentAvailableError` (503), naming
-  each deployment, why it is out and when it returns; `retry_after` is the earliest return.
+- Retries spent (attempt limit, deadline, retry budget, or every deployment out after failing
+  this request): the *last upstream error*, its class unchanged (so `except RateLimitError`
+  works; it says what went wrong: a wrong key, a quota) and its message listing every attempt's
+  deployment and error, and why nothing was left to try.
+- Every deployment already out when the request came, none back within the deadline:
+  `NoDeploymentAvailableError` (503), naming each deployment, why it is out and when it returns;
+  `retry_after` is the earliest return.
 - An unknown model group: `UnknownModelError` (404) listing the known groups.
 
 The number of attempts is at most `num_retries + 1`, plus one per fallback group (so a fallback
@@ -29,12 +31,15 @@ is always reached when the primary group is exhausted).
         response.call_info.deployment_id, response.call_info.cost_usd
 
 `Router.ocr(...)` is the same for synchronous code: it runs on an event loop thread owned by the
-router, so its connection pool is reused from call to call.
+router, so its connection pool is reused from call to call. The router keeps one pool per event
+loop it is used from (connections belong to the loop that opened them); a `client=` given by the
+caller is used on the caller's loop and never closed by the router.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import threading
 import time
@@ -50,7 +55,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from router.config import RouterSettings, build_deployments, load_config
 from router.cost import CostLedger, CostReport, exact_price
 from router.deployment import Deployment
-from router.errors import OCRRouterError, RequestTimeoutError
+from router.errors import InvalidRequestError, OCRRouterError, RequestTimeoutError
 from router.events import Hook, RouterEvent, describe_error, emit
 from router.health import Availability, CircuitBreaker, HealthPolicy
 from router.limits import Limits, estimated_pages
@@ -253,8 +258,10 @@ class Router:
         """
         request = OCRRequest.build(document, extra_body=extra_body, **params)
         plan = self._plan(model)
-        if timeout is not None and not timeout > 0:
-            raise OCRRouterError("timeout must be a positive number of seconds", status=400)
+        if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
+            raise InvalidRequestError(
+                "timeout must be a positive, finite number of seconds", field="timeout"
+            )
         now = self._clock()
         page_indexes = request.page_indexes
         job = _Request(
@@ -675,8 +682,9 @@ class Router:
         self.close()
 
     def __repr__(self) -> str:
-        groups = ", ".join(f"{name}: {len(members)}" for name, members in self._groups.items())
-        return f"Router({groups}; strategy={self.settings.routing_strategy!r})"
+        groups = getattr(self, "_groups", {})  # complete even if __init__ failed half-way
+        listed = ", ".join(f"{name}: {len(members)}" for name, members in groups.items())
+        return f"Router({listed})"
 
 
 def _lowest_tier(deployments: list[Deployment]) -> list[Deployment]:

@@ -336,6 +336,8 @@ async def test_an_invalid_request_is_refused_before_anything_is_sent(png_bytes: 
     async with Router(entries, transport=transport) as router:
         with pytest.raises(InvalidRequestError):
             await router.aocr("ocr", png_bytes, not_a_parameter=True)
+        with pytest.raises(InvalidRequestError, match="timeout"):
+            await router.aocr("ocr", png_bytes, timeout=0)
         with pytest.raises(UnknownModelError) as caught:
             await router.aocr("no-such-group", png_bytes)
     assert "ocr" in str(caught.value)
