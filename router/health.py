@@ -17,6 +17,9 @@ What cools a deployment follows the error's `cooldown` (router/errors.py):
   consecutive failures; one blip is not worth losing a deployment for.
 - `NONE` (400, 422): the request was wrong, not the deployment; no effect.
 
+A `ConfigError` raised while sending (unreadable credentials, a missing optional package) is
+about one deployment's settings, so it counts as `LONG` too.
+
 Any error that carries a `retry_after` keeps the deployment out until then, whatever its kind.
 A request that was already in flight when the deployment was cooled cannot end the cooldown by
 succeeding: only a probe sent after the cooldown can.
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from router.errors import Cooldown, OCRRouterError
+from router.errors import ConfigError, Cooldown, OCRRouterError
 from router.events import describe_error
 from router.state.base import HealthRecord, HealthStatus, RouterState
 
@@ -46,6 +49,11 @@ class Availability:
 
 
 _HEALTHY = Availability(status="healthy", usable=True)
+
+
+def cooldown_of(error: OCRRouterError) -> Cooldown:
+    """How `error` cools the deployment that raised it."""
+    return Cooldown.LONG if isinstance(error, ConfigError) else error.cooldown
 
 
 @dataclass(frozen=True)
@@ -120,7 +128,8 @@ class CircuitBreaker:
         self, deployment_id: str, error: OCRRouterError, now: float, *, probe: bool
     ) -> float | None:
         """Count a failure; returns the new `cooldown_until` when it cooled (or extended) it."""
-        if error.cooldown is Cooldown.NONE and error.retry_after is None:
+        kind = cooldown_of(error)
+        if kind is Cooldown.NONE and error.retry_after is None:
             if probe:
                 self.release_probe(deployment_id)
             return None
@@ -138,17 +147,17 @@ class CircuitBreaker:
                 min(record.cooldown_seconds * 2, policy.max_cooldown_time), self._base(error)
             )
             until, reason = now + period, f"half-open probe failed ({label})"
-        elif error.cooldown is Cooldown.LONG:
+        elif kind is Cooldown.LONG:
             period = policy.auth_cooldown_time
             until, reason = now + period, label
-        elif error.cooldown is Cooldown.RETRY_AFTER:
+        elif kind is Cooldown.RETRY_AFTER:
             period = self._base(error)
             until = now + period
             reason = (
                 f"{label} (Retry-After {period:g}s)" if error.retry_after is not None else label
             )
         elif (
-            error.cooldown is Cooldown.ON_REPEAT
+            kind is Cooldown.ON_REPEAT
             and failures >= policy.allowed_fails
             and record.cooldown_until is None
         ):
@@ -177,11 +186,12 @@ class CircuitBreaker:
 
     def _base(self, error: OCRRouterError) -> float:
         """The first cooldown an error earns."""
-        if error.cooldown is Cooldown.LONG:
+        kind = cooldown_of(error)
+        if kind is Cooldown.LONG:
             return self.policy.auth_cooldown_time
-        if error.cooldown is Cooldown.RETRY_AFTER and error.retry_after is not None:
+        if kind is Cooldown.RETRY_AFTER and error.retry_after is not None:
             return error.retry_after
         return self.policy.cooldown_time
 
 
-__all__ = ["Availability", "CircuitBreaker", "HealthPolicy"]
+__all__ = ["Availability", "CircuitBreaker", "HealthPolicy", "cooldown_of"]

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 
 from tenacity import wait_random_exponential
 
-from router.errors import Cooldown, OCRRouterError
+from router.errors import ConfigError, Cooldown, OCRRouterError
 from router.state.base import RouterState
 
 _REQUESTS_KEY = "retry-budget:requests"
@@ -70,6 +70,8 @@ def worth_retrying(error: BaseException) -> bool:
     """
     if not isinstance(error, OCRRouterError):
         return False
+    if isinstance(error, ConfigError):
+        return True  # raised while sending: this deployment's settings, not the request
     return error.retryable or error.cooldown in (Cooldown.LONG, Cooldown.RETRY_AFTER)
 
 

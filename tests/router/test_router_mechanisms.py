@@ -13,6 +13,7 @@ from router.cost import period_bounds
 from router.errors import (
     AuthenticationError,
     BadRequestError,
+    ConfigError,
     RateLimitError,
     RequestTimeoutError,
     ServerError,
@@ -68,6 +69,12 @@ def test_half_open_admits_only_its_probes_and_a_success_closes_the_circuit() -> 
     assert breaker.begin("d", 101.0) is False
 
 
+def test_a_deployment_whose_settings_fail_at_send_is_cooled_for_the_long_period() -> None:
+    breaker = _breaker()
+    until = breaker.record_failure("d", ConfigError("no credentials"), 0.0, probe=False)
+    assert until == POLICY.auth_cooldown_time
+
+
 def test_a_success_sent_before_the_cooldown_does_not_end_it() -> None:
     breaker = _breaker()
     breaker.record_failure("d", RateLimitError("429", retry_after=30), 0.0, probe=False)
@@ -94,6 +101,7 @@ def test_which_errors_are_worth_another_attempt() -> None:
     assert worth_retrying(ServerError("500"))
     assert worth_retrying(RateLimitError("429"))
     assert worth_retrying(AuthenticationError("401"))  # on another deployment
+    assert worth_retrying(ConfigError("vertex_ai: credentials unreadable"))  # this one's settings
     assert not worth_retrying(BadRequestError("400"))
     assert not worth_retrying(ValueError("a bug"))
 
