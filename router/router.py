@@ -503,9 +503,9 @@ class Router:
         self, job: _Request, now: float
     ) -> tuple[list[Deployment], list[Deployment], dict[str, _Out]]:
         """(untried candidates, candidates that already failed this request, the rest and why);
-        each candidate list is the lowest usable priority tier of the first group that has one."""
+        each candidate list is the lowest usable priority tier of the first group that has one.
+        Stops at the first group with an untried candidate: the usual case reads one group."""
         out: dict[str, _Out] = {}
-        untried: list[Deployment] = []
         retried: list[Deployment] = []
         for group in job.plan:
             usable: list[Deployment] = []
@@ -516,12 +516,11 @@ class Router:
                 else:
                     out[deployment.id] = reason
             fresh = [d for d in usable if d.id not in job.failed]
-            if fresh and not untried:
-                untried = _lowest_tier(fresh)
-            stale = [d for d in usable if d.id in job.failed]
-            if stale and not retried:
-                retried = _lowest_tier(stale)
-        return untried, retried, out
+            if fresh:
+                return _lowest_tier(fresh), retried, out
+            if usable and not retried:
+                retried = _lowest_tier(usable)
+        return [], retried, out
 
     async def _acquire(self, job: _Request) -> tuple[Deployment, bool]:
         """Choose a deployment and book it (in flight, rate window, probe), waiting for one to
