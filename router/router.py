@@ -138,7 +138,21 @@ class _Request:
 
 
 class Router:
-    """Routes OCR requests over deployments. See the module docstring for the behaviour."""
+    """Routes OCR requests over deployments. See the module docstring for the behaviour.
+
+    Args:
+        model_list: deployments: flat dicts, LiteLLM entries (`litellm_params`), `DeploymentSpec`
+            or `Deployment` objects (see `router.config.build_deployments`).
+        settings: `RouterSettings` fields (`routing_strategy`, `num_retries`, `timeout`,
+            `fallbacks`, `default_fallbacks`, `allowed_fails`, `cooldown_time`, ...), validated;
+            a wrong one raises `ConfigError` naming it.
+        client: an `httpx.AsyncClient` to lend to providers on the caller's loop (not closed by
+            the router); by default the router owns its pools.
+        transport: the transport of the router's own pools (tests plug a fake's here).
+        hooks: callables given each `RouterEvent`.
+        state: where counters live (`MemoryState` by default; share one to share what is learnt).
+        clock: seconds, for cooldowns, windows and deadlines (`time.time`; tests pass a fake).
+    """
 
     def __init__(
         self,

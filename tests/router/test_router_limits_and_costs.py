@@ -13,6 +13,7 @@ from providers.fake import FakeProvider
 from router.errors import ConfigError
 from router.events import RouterEvent
 from router.router import NoDeploymentAvailableError, Router
+from router.state import MemoryState
 
 REMOTE_PDF = "https://documents.example/report.pdf"  # never fetched: the mistral fake counts pages
 
@@ -326,3 +327,36 @@ async def test_default_fallbacks_apply_to_groups_without_their_own(png_bytes: by
         response = await router.aocr("ocr", png_bytes)
     assert response.call_info is not None
     assert (response.call_info.group, response.call_info.deployment_id) == ("ocr-spare", "spare")
+
+
+async def test_at_its_rpm_the_only_deployment_is_waited_for_only_within_the_deadline(
+    png_bytes: bytes,
+) -> None:
+    fakes = {"quota": _fake()}
+    entries, transport = fleet(fakes, quota={"rpm": 2})
+    async with Router(entries, transport=transport) as router:
+        await router.aocr("ocr", png_bytes)
+        await router.aocr("ocr", png_bytes)
+        with pytest.raises(NoDeploymentAvailableError) as caught:
+            await router.aocr("ocr", png_bytes, timeout=1)
+    assert "2 requests this minute (rpm)" in str(caught.value)
+    assert caught.value.retry_after is not None and 58 < caught.value.retry_after <= 61
+    assert fakes["quota"].request_count == 2
+
+
+async def test_routers_sharing_one_state_share_cooldowns_and_costs(png_bytes: bytes) -> None:
+    """The seam a shared (Redis) state plugs into: what one router learns, the other obeys."""
+    state = MemoryState()
+    fakes = {"wrong-key": FakeProvider("mistral", api_key="another-key"), "ok": _fake()}
+    entries, transport = fleet(fakes, ok={"price_per_page": 0.001})
+    first = Router(entries, transport=transport, routing_strategy="round-robin", state=state)
+    second = Router(entries, transport=transport, routing_strategy="round-robin", state=state)
+    async with first, second:
+        await first.aocr("ocr", png_bytes)  # learns that "wrong-key" is wrong
+        for _ in range(5):
+            response = await second.aocr("ocr", png_bytes)
+            assert response.call_info is not None
+            assert len(response.call_info.attempts) == 1
+        assert second.health()["wrong-key"].status == "cooling"
+        assert first.costs().deployments["ok"].requests == 6
+    assert fakes["wrong-key"].request_count == 1
