@@ -205,8 +205,10 @@ class Router:
         self._sync_loop: asyncio.AbstractEventLoop | None = None
         self._sync_thread: threading.Thread | None = None
         self._sync_lock = threading.Lock()
-        # Requests waiting for capacity: woken whenever a request ends or health changes.
-        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+        # Requests waiting for a deployment, oldest first (a dict keeps insertion order), and a
+        # counter of the changes (a request ended, health changed) that may let one proceed.
+        self._waiters: dict[_Waiter, None] = {}
+        self._changes = 0
 
     @classmethod
     def from_config(cls, source: str | PathLike[str] | Mapping[str, Any], **options: Any) -> Router:
@@ -538,26 +540,47 @@ class Router:
 
     async def _acquire(self, job: _Request) -> tuple[Deployment, bool]:
         """Choose a deployment and book it (in flight, rate window, probe), waiting for one to
-        become usable if needed and possible within the deadline."""
-        while True:
-            now = self._clock()
-            untried, retried, out = self._candidates(job, now)
-            candidates = untried or retried
-            if candidates:
-                deployment = self._strategy.choose(candidates)
-                # Booked with no await in between, so no other request can take the same slot.
-                self._limits.acquire(deployment, estimated_pages(job.request.page_indexes), now)
-                return deployment, self._health.begin(deployment.id, now)
-            returns = [o.until for o in out.values() if o.until is not None]
-            first_return = min(returns) if returns else None
-            may_free = any(o.frees_on_release for o in out.values())
-            reachable = first_return is not None and first_return < job.deadline
-            if now >= job.deadline or not (reachable or may_free):
-                raise self._nothing_available(job, out, now, first_return)
-            wake_at = (
-                min(first_return, job.deadline) if reachable and first_return else job.deadline
-            )
-            await self._wait_for_change(max(wake_at - now, 0.0))
+        become usable if needed and possible within the deadline.
+
+        Waiting requests queue in arrival order. Each change (a request ends, a deployment is
+        cooled or recovers) wakes only the longest-waiting request that has not looked since;
+        if that one still cannot proceed (it waits for another group, say) it passes the wake-up
+        on. So a change costs one look in the usual case, not one per queued request."""
+        waiter: _Waiter | None = None
+        served = False
+        try:
+            while True:
+                now = self._clock()
+                if waiter is not None:
+                    waiter.seen = self._changes
+                untried, retried, out = self._candidates(job, now)
+                candidates = untried or retried
+                if candidates:
+                    deployment = self._strategy.choose(candidates)
+                    # Booked with no await in between, so no other request takes the same slot.
+                    self._limits.acquire(deployment, estimated_pages(job.request.page_indexes), now)
+                    served = True
+                    return deployment, self._health.begin(deployment.id, now)
+                returns = [o.until for o in out.values() if o.until is not None]
+                first_return = min(returns) if returns else None
+                may_free = any(o.frees_on_release for o in out.values())
+                reachable = first_return is not None and first_return < job.deadline
+                if now >= job.deadline or not (reachable or may_free):
+                    raise self._nothing_available(job, out, now, first_return)
+                wake_at = job.deadline
+                if reachable and first_return is not None:
+                    wake_at = min(first_return, job.deadline)
+                if waiter is None:
+                    waiter = _Waiter(asyncio.get_running_loop(), seen=self._changes)
+                    self._waiters[waiter] = None
+                elif waiter.woken:
+                    self._wake_next()  # not for us: pass the wake-up on
+                await waiter.wait(max(wake_at - now, 0.0))
+        finally:
+            if waiter is not None:
+                del self._waiters[waiter]
+                if waiter.woken and not served:
+                    self._wake_next()
 
     def _nothing_available(
         self, job: _Request, out: Mapping[str, _Out], now: float, first_return: float | None
@@ -574,30 +597,18 @@ class Router:
             unavailable={deployment_id: why.reason for deployment_id, why in out.items()},
         )
 
-    async def _wait_for_change(self, seconds: float) -> None:
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        entry = (loop, waiter)
-        self._waiters.add(entry)
-        try:
-            await asyncio.wait({waiter}, timeout=seconds)
-        finally:
-            self._waiters.discard(entry)
-            if not waiter.done():
-                waiter.cancel()
-
     def _wake_waiters(self) -> None:
-        if not self._waiters:
-            return
-        try:
-            current: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            current = None
-        for loop, waiter in list(self._waiters):
-            if loop is current:
-                _resolve(waiter)
-            elif not loop.is_closed():
-                loop.call_soon_threadsafe(_resolve, waiter)
+        """Something changed that may let a waiting request proceed."""
+        self._changes += 1
+        if self._waiters:
+            self._wake_next()
+
+    def _wake_next(self) -> None:
+        """Wake the longest-waiting request that has not looked since the last change."""
+        for waiter in self._waiters:  # waking does not change the dict
+            if waiter.seen < self._changes and not waiter.woken:
+                waiter.wake()
+                return
 
     # ---------------------------------------------------------------- sync API and lifetime
 
@@ -705,9 +716,34 @@ def _lowest_tier(deployments: list[Deployment]) -> list[Deployment]:
     return [deployment for deployment in deployments if deployment.priority == tier]
 
 
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
+class _Waiter:
+    """One request waiting in `_acquire`, on its own event loop (the sync thread has its own)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, seen: int) -> None:
+        self.loop = loop
+        self.seen = seen  # the change counter when it last looked for a deployment
+        self.woken = False  # woken by a change (not by its own timer) since it last waited
+        self._future: asyncio.Future[None] = loop.create_future()
+
+    async def wait(self, seconds: float) -> None:
+        self.woken = False
+        self._future = self.loop.create_future()
+        await asyncio.wait({self._future}, timeout=seconds)
+
+    def wake(self) -> None:
+        self.woken = True
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self._resolve()
+        elif not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self._resolve)
+
+    def _resolve(self) -> None:
+        if not self._future.done():
+            self._future.set_result(None)
 
 
 __all__ = [

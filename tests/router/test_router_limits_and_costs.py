@@ -360,3 +360,23 @@ async def test_routers_sharing_one_state_share_cooldowns_and_costs(png_bytes: by
         assert second.health()["wrong-key"].status == "cooling"
         assert first.costs().deployments["ok"].requests == 6
     assert fakes["wrong-key"].request_count == 1
+
+
+async def test_a_freed_slot_reaches_the_queued_request_that_can_use_it(png_bytes: bytes) -> None:
+    fakes = {"x": _fake(latency=0.4), "y": _fake(latency=0.05)}
+    entries = [
+        *fleet({"x": fakes["x"]}, group="gx", x={"max_concurrency": 1})[0],
+        *fleet({"y": fakes["y"]}, group="gy", y={"max_concurrency": 1})[0],
+    ]
+    _, transport = fleet(fakes)
+    async with Router(entries, transport=transport) as router:
+        holding_x = asyncio.ensure_future(router.aocr("gx", png_bytes))
+        holding_y = asyncio.ensure_future(router.aocr("gy", png_bytes))
+        await asyncio.sleep(0.01)
+        # Queued first, for x: the wake-up of y's slot reaches it first and must be passed on.
+        queued_x = asyncio.ensure_future(router.aocr("gx", png_bytes))
+        await asyncio.sleep(0.01)
+        queued_y = await router.aocr("gy", png_bytes, timeout=0.3)
+        assert queued_y.call_info is not None and queued_y.call_info.deployment_id == "y"
+        await asyncio.gather(holding_x, holding_y, queued_x)
+    assert transport.most_in_flight == {"x": 1, "y": 1}
