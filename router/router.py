@@ -322,9 +322,8 @@ class Router:
         try:
             response = await self._send(deployment, job)
         except _DeadlinePassedError:
-            self._unbook(
-                deployment, probe, reserved
-            )  # nothing was sent: not the deployment's fault
+            # Nothing was sent: not the deployment's fault.
+            self._unbook(deployment, probe, reserved)
             raise
         except OCRRouterError as error:
             self._record_failure(
@@ -542,8 +541,8 @@ class Router:
         """Choose a deployment and book it (in flight, rate window, probe), waiting for one to
         become usable if needed and possible within the deadline.
 
-        Waiting requests queue in arrival order. Each change (a request ends, a deployment is
-        cooled or recovers) wakes only the longest-waiting request that has not looked since;
+        Waiting requests queue in arrival order. Each change (a request ends, freeing a slot or
+        a probe) wakes only the longest-waiting request that has not looked since;
         if that one still cannot proceed (it waits for another group, say) it passes the wake-up
         on. So a change costs one look in the usual case, not one per queued request."""
         waiter: _Waiter | None = None
