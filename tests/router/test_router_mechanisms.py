@@ -82,6 +82,12 @@ def test_a_success_sent_before_the_cooldown_does_not_end_it() -> None:
     assert breaker.availability("d", 1.0).status == "cooling"
 
 
+def test_any_error_with_a_retry_after_keeps_the_deployment_out_until_then() -> None:
+    breaker = _breaker()
+    assert breaker.record_failure("d", ServerError("503", retry_after=4), 0.0, probe=False) == 4
+    assert breaker.availability("d", 3.9).status == "cooling"
+
+
 def test_a_bad_request_does_not_count_against_the_deployment() -> None:
     breaker = _breaker()
     for now in range(5):
