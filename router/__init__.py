@@ -7,7 +7,8 @@ for page in response.pages:
     print(page.markdown)
 """
 
-from router.api import aocr, ocr
+from typing import TYPE_CHECKING, Any
+
 from router.errors import (
     APIConnectionError,
     AuthenticationError,
@@ -28,7 +29,6 @@ from router.errors import (
     UnprocessableEntityError,
     UnsafeDocumentURLError,
 )
-from router.pricing import PRICES, Price, price_for
 from router.types import (
     Attempt,
     CallInfo,
@@ -42,7 +42,42 @@ from router.types import (
     OCRUsageInfo,
 )
 
+if TYPE_CHECKING:
+    from router.api import aocr, ocr
+    from router.events import RouterEvent
+    from router.pricing import PRICES, Price, price_for
+    from router.router import NoDeploymentAvailableError, Router, UnknownModelError
+    from router.state import MemoryState, RouterState
+
 __version__ = "0.1.0"
+
+# Loaded on first use: `providers` imports `router.errors`, and the Router imports `providers`, so
+# importing them here would be circular; it also keeps `import router` light.
+_LAZY = {
+    "aocr": "router.api",
+    "ocr": "router.api",
+    "RouterEvent": "router.events",
+    "PRICES": "router.pricing",
+    "Price": "router.pricing",
+    "price_for": "router.pricing",
+    "NoDeploymentAvailableError": "router.router",
+    "Router": "router.router",
+    "UnknownModelError": "router.router",
+    "MemoryState": "router.state",
+    "RouterState": "router.state",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'router' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "PRICES",
@@ -61,6 +96,8 @@ __all__ = [
     "ImageURLChunk",
     "InvalidRequestError",
     "InvalidResponseError",
+    "MemoryState",
+    "NoDeploymentAvailableError",
     "NotFoundError",
     "OCRPageObject",
     "OCRRequest",
@@ -71,8 +108,12 @@ __all__ = [
     "Price",
     "RateLimitError",
     "RequestTimeoutError",
+    "Router",
+    "RouterEvent",
+    "RouterState",
     "ServerError",
     "TransientError",
+    "UnknownModelError",
     "UnprocessableEntityError",
     "UnsafeDocumentURLError",
     "aocr",
