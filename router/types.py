@@ -290,7 +290,7 @@ class OCRImageObject(_Lenient):
 class OCRTableObject(_Lenient):
     id: str
     content: str
-    format: str | None = None
+    format: str = "markdown"  # required by the spec; markdown is what table_format defaults to
 
 
 class OCRPageDimensions(_Lenient):
@@ -303,13 +303,19 @@ class OCRPageObject(_Lenient):
     index: int
     markdown: str
     images: list[OCRImageObject] = Field(default_factory=list)
-    tables: list[OCRTableObject] | None = None
-    hyperlinks: list[str] | None = None
+    tables: list[OCRTableObject] = Field(default_factory=list)
+    hyperlinks: list[str] = Field(default_factory=list)
     header: str | None = None
     footer: str | None = None
     dimensions: OCRPageDimensions | None = None
     confidence_scores: dict[str, Any] | None = None
     blocks: list[dict[str, Any]] | None = None
+
+    @field_validator("images", "tables", "hyperlinks", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any) -> Any:
+        # The spec types these as arrays; some deployments send null, which means "none".
+        return [] if value is None else value
 
 
 class OCRUsageInfo(_Lenient):
@@ -353,6 +359,10 @@ class OCRResponse(_Lenient):
     def call_info(self) -> CallInfo | None:
         """Which deployment served this response, how long it took and what it cost."""
         return self._call_info
+
+    def to_wire(self) -> dict[str, Any]:
+        """The response as Mistral's API returns it (every spec field, unknown fields kept)."""
+        return self.model_dump(mode="json")
 
     def with_call_info(self, info: CallInfo) -> OCRResponse:
         self._call_info = info

@@ -162,3 +162,30 @@ def test_response_keeps_unknown_fields_and_tolerates_missing_optional_ones() -> 
     assert dumped["future_field"] == {"x": 1}
     assert dumped["pages"][0]["new"] == 2
     assert response.call_info is None
+
+
+def test_null_arrays_from_a_provider_read_as_empty() -> None:
+    response = OCRResponse.model_validate(
+        {
+            "pages": [{"index": 0, "markdown": "", "images": None, "tables": None}],
+            "model": "m",
+            "usage_info": {"pages_processed": 1},
+        }
+    )
+    assert response.pages[0].images == []
+    assert response.pages[0].tables == []
+    assert response.to_wire()["pages"][0]["hyperlinks"] == []
+
+
+def test_to_wire_conforms_to_the_spec(validate_spec: object) -> None:
+    minimal = OCRResponse.model_validate(
+        {
+            "pages": [{"index": 0, "markdown": "x", "tables": [{"id": "t", "content": "c"}]}],
+            "model": "mistral-ocr-2512",
+            "usage_info": {"pages_processed": 1},
+            "brand_new": True,
+        }
+    )
+    wire = minimal.to_wire()
+    assert wire["brand_new"] is True
+    validate_spec(wire, "OCRResponse")  # type: ignore[operator]
