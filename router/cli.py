@@ -237,4 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m router.cli` runs this file as `__main__`, but command modules register with the
+    # imported `router.cli`: run that module's main so their subcommands are found.
+    from router.cli import main as imported_main
+
+    sys.exit(imported_main())
