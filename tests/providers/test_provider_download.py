@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
+import tracemalloc
+import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -268,6 +271,89 @@ async def test_a_body_of_exactly_the_cap_is_accepted() -> None:
     )
     assert isinstance(result.document, DocumentURLChunk)
     assert result.document.document_url.startswith("data:application/pdf;base64,")
+
+
+class RawStream(httpx.AsyncByteStream):
+    """A body delivered as a network would: in 64 KB chunks, still encoded (an `httpx.Response`
+    built with `content=` is decoded in memory at once, which would hide how it is read)."""
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for start in range(0, len(self.content), 64 * 1024):
+            yield self.content[start : start + 64 * 1024]
+
+
+def encoded_answer(content: bytes, encoding: str) -> Any:
+    return lambda request: httpx.Response(
+        200, stream=RawStream(content), headers={"Content-Encoding": encoding}
+    )
+
+
+def gzip_of_zeros(size: int) -> bytes:
+    """`size` zero bytes, gzip-compressed (about 1,000 to 1): a decompression bomb."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    megabyte = bytes(1024 * 1024)
+    parts = [compressor.compress(megabyte) for _ in range(size // len(megabyte))]
+    return b"".join([*parts, compressor.flush()])
+
+
+async def test_a_gzip_bomb_is_cut_off_at_the_cap_without_inflating_the_rest() -> None:
+    bomb = gzip_of_zeros(64 * 1024 * 1024)
+    assert len(bomb) < 100 * 1024  # small on the wire, well under the cap as sent
+    tracemalloc.start()
+    try:
+        error, _ = await refusal(
+            "https://docs.example.com/a.pdf",
+            handler=encoded_answer(bomb, "gzip"),
+            settings={"max_document_bytes": 1024 * 1024},
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(error, DocumentTooLargeError)
+    # The cap holds for the decoded bytes: 64 MB of zeros are never materialised.
+    assert peak < 16 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),  # RFC 9110's deflate: zlib-wrapped
+        ("deflate", lambda data: zlib.compress(data, wbits=-zlib.MAX_WBITS)),  # raw, as some send
+        ("identity", lambda data: data),
+    ],
+)
+async def test_an_encoded_document_is_decoded_before_inlining(encoding: str, encode: Any) -> None:
+    result, recorder = await inline(
+        "https://docs.example.com/a.pdf",
+        handler=encoded_answer(encode(PDF_BYTES), encoding),
+    )
+    assert result.document == DocumentURLChunk(document_url=PDF_URI)
+    # Only the codings the guard decodes under the cap are asked for (never br or zstd).
+    assert recorder.requests[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+@pytest.mark.parametrize("encoding", ["gzip, gzip", "br", "zstd", "compress"])
+async def test_a_content_encoding_the_guard_cannot_bound_is_refused(encoding: str) -> None:
+    # Stacked codings multiply the ratio (1,000 x 1,000 per layer of gzip), so only one is taken.
+    error, _ = await refusal(
+        "https://docs.example.com/a.pdf",
+        handler=encoded_answer(gzip.compress(gzip.compress(PDF_BYTES)), encoding),
+    )
+    assert isinstance(error, BadRequestError)
+    assert "Content-Encoding" in error.message
+
+
+async def test_a_corrupt_compressed_body_is_a_clear_error() -> None:
+    error, _ = await refusal(
+        "https://docs.example.com/a.pdf",
+        handler=encoded_answer(b"not gzip at all", "gzip"),
+    )
+    assert isinstance(error, BadRequestError)
+    assert "gzip" in error.message
 
 
 async def test_a_slow_body_fails_after_the_fetch_timeout_as_retryable() -> None:
