@@ -10,6 +10,8 @@ credentials are looked up at the first call (see `vertex_auth`).
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 import httpx
 
 from providers.azure_ai import refuse_file_id
@@ -25,6 +27,9 @@ LOCATION_ENV = "VERTEXAI_LOCATION"
 DEFAULT_LOCATION = "us-central1"
 # Tokens last an hour, so four cover any request still in flight across a refresh.
 RECENT_TOKENS_SCRUBBED = 4
+# The token the current task's request was sent with, so a 401 drops that token and not one a
+# concurrent refresh minted since (a context variable: one provider serves many tasks at once).
+_sent_token: ContextVar[str | None] = ContextVar("vertex_sent_token", default=None)
 
 
 def vertex_ocr_url(project: str, location: str, model: str, api_base: str | None = None) -> str:
@@ -83,6 +88,7 @@ class VertexAIProvider(Provider):
             self._recent_tokens.append(token)
             if len(self._recent_tokens) > RECENT_TOKENS_SCRUBBED:
                 self._extra_secrets.remove(self._recent_tokens.pop(0))
+        _sent_token.set(token)
         return {"Authorization": f"Bearer {token}"}
 
     async def prepare(self, request: OCRRequest, client: httpx.AsyncClient) -> OCRRequest:
@@ -98,11 +104,12 @@ class VertexAIProvider(Provider):
     async def send(
         self, request: OCRRequest, client: httpx.AsyncClient, *, timeout: float | None = None
     ) -> OCRResponse:
+        _sent_token.set(None)
         try:
             return await super().send(request, client, timeout=timeout)
         except AuthenticationError:
             # The token was revoked or expired early: mint a new one for the next call.
-            self.token_source.invalidate()
+            self.token_source.invalidate(_sent_token.get())
             raise
 
     def _scrubbed(self, error: OCRRouterError) -> OCRRouterError:

@@ -52,8 +52,9 @@ class TokenSource(ABC):
     async def token(self) -> str:
         """A valid access token."""
 
-    def invalidate(self) -> None:  # noqa: B027  (a no-op is right for sources without a cache)
-        """Forget the cached token so the next call mints a fresh one."""
+    def invalidate(self, token: str | None = None) -> None:  # noqa: B027  (no cache: no-op)
+        """Forget the cached token so the next call mints a fresh one. With `token` (the one
+        the server refused), only if it is still the cached one: a refresh already replaced it."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -146,7 +147,11 @@ class CachedTokenSource(TokenSource):
             self._refresh_at = expires_at - margin
             return value
 
-    def invalidate(self) -> None:
+    def invalidate(self, token: str | None = None) -> None:
+        # A 401 for a token minted before the current one says nothing about the current one:
+        # dropping it would make every late 401 of a burst mint again.
+        if token is not None and (self._token is None or self._token.get_secret_value() != token):
+            return
         self._token = None
         self._refresh_at = 0.0
 

@@ -20,7 +20,7 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from provider_helpers import Recorder, mock_client
+from provider_helpers import OCR_OK, Recorder, mock_client
 
 from providers import create_provider
 from providers.base import ProviderSettings
@@ -182,6 +182,39 @@ async def test_a_401_from_vertex_drops_the_cached_token() -> None:
     recorder = await concurrent_sends(provider, 1)
     assert len(calls) == 2
     assert authorizations(recorder) == {"Bearer ya29.attempt-2"}
+
+
+async def test_a_late_401_for_an_old_token_does_not_drop_the_token_that_replaced_it() -> None:
+    calls: list[int] = []
+
+    def mint() -> str:
+        calls.append(1)
+        return f"ya29.attempt-{len(calls)}"
+
+    release_slow_refusal = asyncio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers["authorization"] == "Bearer ya29.attempt-1":  # revoked
+            if request.headers.get("x-slow") == "1":
+                await release_slow_refusal.wait()
+            return httpx.Response(401, json={"error": {"code": 401}})
+        return httpx.Response(200, json=OCR_OK)
+
+    provider = vertex(token=mint)
+    slow_sender = vertex(token=mint, headers={"x-slow": "1"})
+    slow_sender.token_source = provider.token_source  # both send with the one shared token
+    async with mock_client(Recorder(answer)) as client:
+        slow = asyncio.ensure_future(slow_sender.send(OCRRequest.build(PDF_URI), client))
+        await asyncio.sleep(0)  # the slow request leaves with attempt-1 and waits for its 401
+        with pytest.raises(AuthenticationError):
+            await provider.send(OCRRequest.build(PDF_URI), client)  # attempt-1 refused
+        await provider.send(OCRRequest.build(PDF_URI), client)  # attempt-2 minted, accepted
+        release_slow_refusal.set()
+        with pytest.raises(AuthenticationError):
+            await slow  # the 401 that attempt-1 earned arrives after attempt-2 was minted
+        await provider.send(OCRRequest.build(PDF_URI), client)
+    # attempt-2 was never refused: it is kept, not minted again for every stale 401.
+    assert len(calls) == 2
 
 
 async def test_a_failing_callable_is_an_authentication_error_without_its_secret() -> None:
