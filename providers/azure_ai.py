@@ -8,6 +8,8 @@ provider is built, so a missing base or key fails when the configuration loads.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode
+
 import httpx
 from pydantic import SecretStr
 
@@ -24,16 +26,23 @@ def azure_ocr_url(api_base: str, api_version: str | None = None) -> str:
     """The OCR endpoint for an Azure base URL.
 
     A base that already ends in `/ocr` is used as is; a legacy serverless endpoint (ending in
-    `/v1`) gets `/ocr`; a Foundry resource gets `/providers/mistral/azure/ocr`.
+    `/v1`) gets `/ocr`; a Foundry resource gets `/providers/mistral/azure/ocr`. A query string
+    on the base (the portal's "Target URI" carries `?api-version=...`) is kept after the path;
+    `api_version` replaces its `api-version`.
     """
-    base = api_base.rstrip("/")
+    base, _, query = api_base.split("#", 1)[0].partition("?")
+    base = base.rstrip("/")
     if base.endswith("/ocr"):
         url = base
     elif base.endswith("/v1"):
         url = f"{base}/ocr"
     else:
         url = f"{base}/providers/mistral/azure/ocr"
-    return f"{url}?api-version={api_version}" if api_version else url
+    params = parse_qsl(query, keep_blank_values=True)
+    if api_version:
+        params = [(name, value) for name, value in params if name != "api-version"]
+        params.append(("api-version", api_version))
+    return f"{url}?{urlencode(params)}" if params else url
 
 
 def refuse_file_id(request: OCRRequest, provider: str) -> None:

@@ -157,6 +157,27 @@ async def test_mistral_url_follows_api_base_rules(api_base: str | None, url: str
             "2025-01-01",
             "http://127.0.0.1:9000/v1/ocr?api-version=2025-01-01",
         ),
+        # The portal's "Target URI", pasted whole: its api-version is kept, not appended to.
+        (
+            "https://res.services.ai.azure.com/providers/mistral/azure/ocr"
+            "?api-version=2024-05-01-preview",
+            None,
+            "https://res.services.ai.azure.com/providers/mistral/azure/ocr"
+            "?api-version=2024-05-01-preview",
+        ),
+        (
+            "https://res.services.ai.azure.com/?api-version=2024-05-01-preview",
+            None,
+            "https://res.services.ai.azure.com/providers/mistral/azure/ocr"
+            "?api-version=2024-05-01-preview",
+        ),
+        # An explicit api_version wins over the one in the pasted URL, never doubled.
+        (
+            "https://res.services.ai.azure.com/providers/mistral/azure/ocr"
+            "?api-version=2024-05-01-preview",
+            "2025-01-01",
+            "https://res.services.ai.azure.com/providers/mistral/azure/ocr?api-version=2025-01-01",
+        ),
     ],
 )
 async def test_azure_url_follows_api_base_rules(

@@ -90,6 +90,15 @@ TARGETS = [
         {"api-version": "2024-05-01-preview"},
         api_version="2024-05-01-preview",
     ),
+    # The portal's "Target URI" pasted whole as the base, its api-version included.
+    Target(
+        "azure_pasted_target_uri",
+        "azure_ai",
+        "mistral-document-ai-2505",
+        "/providers/mistral/azure/ocr",
+        {"api-version": "2024-05-01-preview"},
+        base_suffix="/providers/mistral/azure/ocr?api-version=2024-05-01-preview",
+    ),
     Target("azure_legacy_v1", "azure_ai", "mistral-ocr-2505", "/v1/ocr", {}, base_suffix="/v1"),
     Target(
         "vertex_regional",
