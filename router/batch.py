@@ -1,0 +1,555 @@
+"""`ocr-router ocr`: OCR many documents through a Router, concurrently, with a progress bar.
+
+A person with a folder of scans wants one command that uses every configured deployment, survives
+the failures of any one of them (the Router's job), shows how far it got and what it cost, writes
+one result per document, and says plainly which documents failed and why.
+
+Design:
+
+- Inputs (`router.batch_inputs`): files, folders expanded to the files whose content is a
+  document, and http(s) URLs, in a stable order; output names are unique and never an input's.
+- Two bounds, both `--concurrency` (default 4: enough to overlap the latency of a few
+  deployments, low enough not to trip a single key's rate limit on the first second): at most N
+  documents are open at once (read into memory, being split), and at most N requests are in
+  flight, over all documents. A batch of 10,000 files therefore never holds more than N of them.
+- Pages concurrently: a local PDF with more pages than `--pages-per-request` (default 8: a
+  request of a few pages comes back in seconds, and a long PDF spreads over every deployment
+  instead of waiting on one) is split into page-range requests for the same document (Mistral's
+  `pages` parameter), counted with pypdf when it is installed (without it, or for a PDF pypdf
+  cannot read, the document goes as one request). With `--pages`, the pages asked for are split
+  the same way. The chunks run concurrently within the request bound and are merged back in
+  page order into one response (pages sorted by index, `pages_processed` summed). A document
+  fails when any of its chunks fails (after the Router's own retries and fallbacks); its other
+  chunks are then cancelled, since their pages would be thrown away.
+- Results: `<stem>.md` (each page's markdown after a `<!-- page N -->` comment, N being the page
+  index, 0-based like `--pages` and the response's `index`) or `<stem>.json` (the merged
+  response's `to_wire()`), written atomically. Failures are listed with their typed error's
+  message, which the providers scrub of keys.
+- Exit status: 0 when every document succeeded, 1 when any failed, 2 for a usage error (nothing
+  configured, a bad option, an input that does not exist).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from router.batch_inputs import (
+    BatchInput,
+    InputError,
+    SkippedFile,
+    assign_outputs,
+    discover_inputs,
+)
+from router.cli import Runner, subcommand
+from router.errors import ConfigError, InvalidRequestError, OCRRouterError
+from router.mime import PDF, sniff_mime
+from router.types import OCRResponse, coerce_document, parse_page_spec
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    from router.router import Router
+
+DEFAULT_CONCURRENCY = 4  # see the module docstring
+DEFAULT_PAGES_PER_REQUEST = 8  # see the module docstring
+DEFAULT_OUT_DIR = "ocr-output"
+CONFIG_ENV = "OCR_ROUTER_CONFIG"  # a config path, when --config is not given
+NOTHING_CONFIGURED = (
+    "no providers configured: pass --config config.yaml (or set $OCR_ROUTER_CONFIG), or "
+    "--model mistral/mistral-ocr-latest with MISTRAL_API_KEY set (azure_ai/<model> needs "
+    "AZURE_AI_API_KEY and AZURE_AI_API_BASE, vertex_ai/<model> needs VERTEXAI_PROJECT and Google "
+    "credentials); try `ocr-router demo` to see it work without a key"
+)
+USAGE_ERROR_EXIT = 2
+
+OutputFormat = Literal["md", "json"]
+
+
+class UsageError(Exception):
+    """The command cannot start as given (exit status 2); the message says what to change."""
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    pages: list[int] | None = None  # 0-based page indexes for every document; None: all
+    out_dir: Path = Path(DEFAULT_OUT_DIR)
+    output_format: OutputFormat = "md"
+    concurrency: int = DEFAULT_CONCURRENCY
+    pages_per_request: int = DEFAULT_PAGES_PER_REQUEST
+
+
+@dataclass
+class DocumentResult:
+    """What happened to one document."""
+
+    input: BatchInput
+    ok: bool = False
+    pages: int = 0
+    requests: int = 0  # chunks sent for this document
+    deployments: tuple[str, ...] = ()  # in the order they first served a chunk
+    cost_usd: float | None = 0.0  # None when a deployment's price is unknown
+    output: Path | None = None
+    error: str | None = None
+
+
+@dataclass
+class BatchResult:
+    documents: list[DocumentResult]
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[DocumentResult]:
+        return [document for document in self.documents if not document.ok]
+
+    @property
+    def succeeded(self) -> list[DocumentResult]:
+        return [document for document in self.documents if document.ok]
+
+    @property
+    def pages(self) -> int:
+        return sum(document.pages for document in self.documents)
+
+    @property
+    def cost_usd(self) -> float | None:
+        costs = [document.cost_usd for document in self.documents]
+        return None if any(cost is None for cost in costs) else sum(c or 0.0 for c in costs)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+# -- splitting and merging ----------------------------------------------------------------
+
+
+def count_pdf_pages(content: bytes) -> int | None:
+    """The PDF's page count, or None when pypdf is not installed or cannot read the file."""
+    try:
+        import pypdf
+    except ImportError:  # optional: without it a PDF is sent as one request
+        return None
+    try:
+        return len(pypdf.PdfReader(io.BytesIO(content)).pages)
+    except Exception:  # pypdf raises many kinds for a damaged file; the provider will judge it
+        return None
+
+
+def plan_chunks(
+    pages: list[int] | None, page_count: int | None, pages_per_request: int
+) -> list[list[int] | None]:
+    """The `pages` of each request for one document; `[None]` is one request for all pages."""
+    if pages is None:
+        if page_count is None or page_count <= pages_per_request:
+            return [None]
+        pages = list(range(page_count))
+    if len(pages) <= pages_per_request:
+        return [list(pages)]
+    return [
+        pages[start : start + pages_per_request]
+        for start in range(0, len(pages), pages_per_request)
+    ]
+
+
+def merge_responses(responses: Sequence[OCRResponse]) -> OCRResponse:
+    """One response from the chunks of a document: pages in index order, usage summed."""
+    if len(responses) == 1:
+        return responses[0]
+    wire = responses[0].to_wire()
+    pages = sorted(
+        (page for response in responses for page in response.pages), key=lambda p: p.index
+    )
+    wire["pages"] = [page.model_dump(mode="json") for page in pages]
+    wire["usage_info"]["pages_processed"] = sum(
+        response.usage_info.pages_processed for response in responses
+    )
+    return OCRResponse.model_validate(wire)
+
+
+def render_markdown(response: OCRResponse) -> str:
+    """Each page's markdown after a `<!-- page N -->` comment (N: the 0-based page index)."""
+    parts = [f"<!-- page {page.index} -->\n\n{page.markdown.rstrip()}\n" for page in response.pages]
+    return "\n".join(parts)
+
+
+def describe_failure(error: BaseException) -> str:
+    """The reason shown for a failed document: the error's type and message (never a key:
+    providers scrub their messages, and the router's never hold one)."""
+    if isinstance(error, OCRRouterError):
+        return f"{type(error).__name__} ({error.status_code}): {error}"
+    if isinstance(error, OSError):
+        return f"cannot read or write the file: {error.strerror or type(error).__name__}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # A temporary file then a rename: an interrupted run never leaves half a result behind.
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+# -- the batch ----------------------------------------------------------------------------
+
+
+class _Batch:
+    """One run: the bounds, the progress display and the per-document work."""
+
+    def __init__(
+        self,
+        router: Router,
+        model: str,
+        options: BatchOptions,
+        progress: Progress | None,
+        task: TaskID | None,
+    ) -> None:
+        self.router = router
+        self.model = model
+        self.options = options
+        self.open_documents = asyncio.Semaphore(options.concurrency)
+        self.requests_in_flight = asyncio.Semaphore(options.concurrency)
+        self.progress = progress
+        self.task = task
+        self.pages_done = 0
+        self.failed = 0
+        self.cost_usd = 0.0
+
+    def _show(self, *, advance: int = 0) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.update(
+                self.task,
+                advance=advance,
+                pages=self.pages_done,
+                failed=self.failed,
+                cost=self.cost_usd,
+            )
+
+    async def run(self, item: BatchInput) -> DocumentResult:
+        result = DocumentResult(input=item)
+        async with self.open_documents:
+            try:
+                responses = await self._ocr(item, result)
+                merged = merge_responses(responses)
+                result.output = await asyncio.to_thread(self._write, item, merged)
+            except Exception as error:  # every failure is reported per document, never a crash
+                result.error = describe_failure(error)
+                self.failed += 1
+            else:
+                result.ok = True
+                result.pages = len(merged.pages)
+        self._show(advance=1)
+        return result
+
+    async def _ocr(self, item: BatchInput, result: DocumentResult) -> list[OCRResponse]:
+        document: Any
+        page_count: int | None = None
+        if item.url is not None:
+            document = item.url
+        else:
+            assert item.path is not None
+            content = await asyncio.to_thread(item.path.read_bytes)
+            try:
+                # Encoded once: every chunk of the document sends the same data URI.
+                document = coerce_document(content)
+            except ValueError as error:
+                raise InvalidRequestError(str(error), field="document") from None
+            if sniff_mime(content) == PDF:
+                page_count = await asyncio.to_thread(count_pdf_pages, content)
+        chunks = plan_chunks(self.options.pages, page_count, self.options.pages_per_request)
+        result.requests = len(chunks)
+        tasks = [asyncio.ensure_future(self._request(document, chunk)) for chunk in chunks]
+        try:
+            responses = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:  # the document failed: its other pages would be thrown away
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        deployments: list[str] = []
+        cost: float | None = 0.0
+        for response in responses:
+            info = response.call_info
+            if info is None:
+                continue
+            if info.deployment_id not in deployments:
+                deployments.append(info.deployment_id)
+            cost = None if cost is None or info.cost_usd is None else cost + info.cost_usd
+        result.deployments = tuple(deployments)
+        result.cost_usd = cost
+        return list(responses)
+
+    async def _request(self, document: Any, pages: list[int] | None) -> OCRResponse:
+        params: dict[str, Any] = {} if pages is None else {"pages": pages}
+        async with self.requests_in_flight:
+            response = await self.router.aocr(self.model, document, **params)
+        self.pages_done += len(response.pages)
+        info = response.call_info
+        if info is not None and info.cost_usd is not None:
+            self.cost_usd += info.cost_usd
+        self._show()
+        return response
+
+    def _write(self, item: BatchInput, response: OCRResponse) -> Path:
+        if self.options.output_format == "json":
+            import json
+
+            text = json.dumps(response.to_wire(), indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = render_markdown(response)
+        path = self.options.out_dir / f"{item.stem}.{self.options.output_format}"
+        _write_atomically(path, text)
+        return path
+
+
+async def run_batch(
+    inputs: Sequence[BatchInput],
+    router: Router,
+    model: str,
+    options: BatchOptions,
+    console: Console | None = None,
+    *,
+    skipped: Sequence[SkippedFile] = (),
+) -> BatchResult:
+    """OCR every input through `router` (group `model`) and write the results to
+    `options.out_dir`; `console` shows a progress bar when it is a terminal (none otherwise)."""
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    progress: Progress | None = None
+    task: TaskID | None = None
+    if console is not None and console.is_terminal:
+        progress = _progress_bar(console)
+        task = progress.add_task("OCR", total=len(inputs), pages=0, failed=0, cost=0.0)
+    batch = _Batch(router, model, options, progress, task)
+    if progress is None:
+        documents = await asyncio.gather(*(batch.run(item) for item in inputs))
+    else:
+        with progress:
+            documents = await asyncio.gather(*(batch.run(item) for item in inputs))
+    return BatchResult(documents=list(documents), skipped=list(skipped))
+
+
+def _progress_bar(console: Console) -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("documents"),
+        TextColumn("[red]{task.fields[failed]} failed"),
+        TextColumn("{task.fields[pages]} pages"),
+        TextColumn("${task.fields[cost]:.4f}"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+# -- summary ------------------------------------------------------------------------------
+
+
+def _cost(value: float | None) -> str:
+    return "?" if value is None else f"${value:.4f}"
+
+
+def print_summary(result: BatchResult, console: Console) -> None:
+    """A table per document, the totals, then each failure with its reason."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_footer=True, title_justify="left")
+    ok_count, failed_count = len(result.succeeded), len(result.failed)
+    table.add_column("document", footer=Text(f"{len(result.documents)} documents"))
+    table.add_column("pages", justify="right", footer=str(result.pages))
+    table.add_column("deployment(s)")
+    table.add_column("cost", justify="right", footer=_cost(result.cost_usd))
+    table.add_column("status", footer=f"{ok_count} ok, {failed_count} failed")
+    table.add_column("output")
+    for document in result.documents:
+        table.add_row(
+            Text(document.input.label),
+            str(document.pages) if document.ok else "-",
+            Text(", ".join(document.deployments) or "-"),
+            _cost(document.cost_usd) if document.ok else "-",
+            Text("ok", style="green") if document.ok else Text("failed", style="red"),
+            Text(str(document.output) if document.output else "-"),
+        )
+    console.print(table)
+    if result.skipped:
+        console.print(Text(f"skipped {len(result.skipped)} file(s) that are not documents"))
+    for document in result.failed:
+        # soft_wrap: a reason is one line a script or a person can grep, never folded.
+        console.print(Text(f"FAILED {document.input.label}: {document.error}"), soft_wrap=True)
+
+
+# -- routing set-up -----------------------------------------------------------------------
+
+
+def build_router(config: str | None, model: str | None) -> tuple[Router, str]:
+    """The Router and group for the command line, or `UsageError` saying what to set."""
+    from providers import split_model
+    from router.router import Router
+
+    config = config or os.environ.get(CONFIG_ENV) or None
+    if config is not None:
+        try:
+            router = Router.from_config(config)
+        except ConfigError as error:
+            raise UsageError(f"{config}: invalid config:\n{error.message}") from None
+        groups = router.groups()
+        listed = ", ".join(groups)
+        if model is None and len(groups) == 1:
+            return router, groups[0]
+        router.close()
+        if model is None:
+            raise UsageError(
+                f"{config} defines several model groups: pass --model with one of {listed}"
+            )
+        raise UsageError(
+            f"{config} has no model group {model!r}: pass --model with one of {listed}"
+        )
+    if model is None:
+        raise UsageError(NOTHING_CONFIGURED)
+    try:
+        split_model(model)
+    except ConfigError as error:
+        raise UsageError(
+            f"{error.message} (without --config, --model names provider/model)"
+        ) from None
+    try:
+        # One deployment whose provider reads its key and endpoint from the environment.
+        return Router([{"model_name": model, "model": model}]), model
+    except ConfigError as error:
+        problem = error.message.partition(": ")[2] or error.message
+        raise UsageError(f"cannot use {model}: {problem}\n{NOTHING_CONFIGURED}") from None
+
+
+# -- the command --------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
+
+
+def _page_spec(text: str) -> list[int]:
+    try:
+        return parse_page_spec(text)
+    except ValueError as error:
+        message = str(error) if "range" in str(error) or "past" in str(error) else "bad page list"
+        raise argparse.ArgumentTypeError(f"{text!r}: {message} (e.g. 0,2-4)") from None
+
+
+@subcommand("ocr")
+def _install_ocr(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> Runner:
+    parser = subparsers.add_parser(
+        "ocr",
+        help="OCR files, folders and URLs through the router; one result per document",
+        description=(
+            "OCR documents concurrently through a Router built from --config (or "
+            "$OCR_ROUTER_CONFIG), or from --model provider/model and the provider's environment "
+            "variables. Writes <stem>.md or <stem>.json per document to --out. Exit 0 when all "
+            "succeed, 1 when any fails, 2 for a usage error."
+        ),
+    )
+    parser.add_argument("inputs", nargs="+", metavar="PATH_OR_URL", help="files, folders, URLs")
+    parser.add_argument("--config", help="a router config (default: $OCR_ROUTER_CONFIG)")
+    parser.add_argument(
+        "--model",
+        help="with --config: the model group (default: the only one); without: provider/model",
+    )
+    parser.add_argument(
+        "--pages",
+        type=_page_spec,
+        help="0-based pages of every document, e.g. 0,2-4 (default: all)",
+    )
+    parser.add_argument(
+        "--out", default=DEFAULT_OUT_DIR, help="folder for the results (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--format", choices=("md", "json"), default="md", help="result format (default: md)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=DEFAULT_CONCURRENCY,
+        help="documents open and requests in flight at once (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--pages-per-request",
+        type=_positive_int,
+        default=DEFAULT_PAGES_PER_REQUEST,
+        help="split longer local PDFs into requests of this many pages (default: %(default)s)",
+    )
+    return _run_ocr
+
+
+def _run_ocr(args: argparse.Namespace) -> int:
+    try:
+        from rich.console import Console
+    except ImportError:  # the `cli` extra
+        print("ocr-router ocr needs rich: pip install 'ocr-router[cli]'", file=sys.stderr)
+        return USAGE_ERROR_EXIT
+    errors = Console(stderr=True, highlight=False)
+    options = BatchOptions(
+        pages=args.pages,
+        out_dir=Path(args.out),
+        output_format=args.format,
+        concurrency=args.concurrency,
+        pages_per_request=args.pages_per_request,
+    )
+    try:
+        router, model = build_router(args.config, args.model)
+    except UsageError as error:
+        print(f"ocr-router ocr: {error}", file=sys.stderr)
+        return USAGE_ERROR_EXIT
+    try:
+        found, skipped = discover_inputs(list(args.inputs), exclude=options.out_dir)
+        if not found:
+            raise UsageError("no documents found in " + ", ".join(args.inputs))
+        options.out_dir.mkdir(parents=True, exist_ok=True)
+    except (UsageError, InputError) as error:
+        router.close()
+        print(f"ocr-router ocr: {error}", file=sys.stderr)
+        return USAGE_ERROR_EXIT
+    except OSError as error:
+        router.close()
+        print(f"ocr-router ocr: cannot create {options.out_dir}: {error.strerror}", file=sys.stderr)
+        return USAGE_ERROR_EXIT
+    for item in skipped:
+        print(f"skipped {item.path}: {item.reason}", file=sys.stderr)
+    inputs = assign_outputs(found, options.out_dir, f".{options.output_format}")
+
+    async def batch_then_close() -> BatchResult:
+        async with router:  # its connection pool belongs to this loop: closed on it
+            return await run_batch(inputs, router, model, options, errors, skipped=skipped)
+
+    result = asyncio.run(batch_then_close())
+    output = Console(highlight=False)
+    if not output.is_terminal:  # a log or a pipe: wide enough that rows do not fold
+        output = Console(highlight=False, width=160)
+    print_summary(result, output)
+    return result.exit_code
