@@ -124,12 +124,11 @@ class Provider(ABC):
 
     async def build_request(self, request: OCRRequest, client: httpx.AsyncClient) -> httpx.Request:
         prepared = await self.prepare(request, client)
-        headers = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            **self.settings.headers,
-            **await self.auth_headers(client),
-        }
+        # httpx.Headers merges names case-insensitively: a deployment's `authorization` header
+        # must replace, not join, ours (a plain dict would send both).
+        headers = httpx.Headers({"Content-Type": "application/json", "Accept": "application/json"})
+        headers.update(self.settings.headers)
+        headers.update(await self.auth_headers(client))
         content = json.dumps(self.body(prepared), separators=(",", ":")).encode()
         return client.build_request("POST", self.url(), headers=headers, content=content)
 

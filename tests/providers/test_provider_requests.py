@@ -235,6 +235,14 @@ async def test_deployment_headers_are_added_but_cannot_replace_auth() -> None:
     assert request.headers["authorization"] == "Bearer mk-1"
 
 
+async def test_a_deployment_header_in_another_case_cannot_add_a_second_authorization() -> None:
+    # Header names are case-insensitive: YAML configs often spell them in lower case.
+    provider = mistral(headers={"authorization": "Bearer wrong", "x-team": "ocr"})
+    request = (await send(provider, PDF_URI)).posts[0]
+    assert request.headers.get_list("authorization") == ["Bearer mk-1"]
+    assert request.headers.get_list("content-type") == ["application/json"]
+
+
 # --- bodies -------------------------------------------------------------------------------------
 
 
