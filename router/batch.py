@@ -71,6 +71,7 @@ NOTHING_CONFIGURED = (
     "credentials); try `ocr-router demo` to see it work without a key"
 )
 USAGE_ERROR_EXIT = 2
+INTERRUPTED_EXIT = 130  # the shell's convention for a command stopped by Ctrl-C (128 + SIGINT)
 
 OutputFormat = Literal["md", "json"]
 
@@ -547,7 +548,12 @@ def _run_ocr(args: argparse.Namespace) -> int:
         async with router:  # its connection pool belongs to this loop: closed on it
             return await run_batch(inputs, router, model, options, errors, skipped=skipped)
 
-    result = asyncio.run(batch_then_close())
+    try:
+        result = asyncio.run(batch_then_close())
+    except KeyboardInterrupt:
+        # Results already written are complete (written atomically); the rest were not sent.
+        print("ocr-router ocr: interrupted", file=sys.stderr)
+        return INTERRUPTED_EXIT
     output = Console(highlight=False)
     if not output.is_terminal:  # a log or a pipe: wide enough that rows do not fold
         output = Console(highlight=False, width=160)

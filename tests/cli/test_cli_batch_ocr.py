@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -449,3 +450,28 @@ def test_the_command_runs_as_a_process_with_clean_output(tmp_path: Path) -> None
         == "skipped docs/nested/README.txt: not a document or image OCR reads"
     )
     assert MISTRAL_KEY not in finished.stdout + finished.stderr
+
+
+async def test_progress_bar_on_a_terminal_counts_documents_failures_pages_and_cost(
+    tmp_path: Path, fake_server: Any
+) -> None:
+    from rich.console import Console
+
+    fake = FakeProvider("mistral", api_key=MISTRAL_KEY, script=["ok", "400"])
+    url = await fake_server(fake)
+    (tmp_path / "a.pdf").write_bytes(make_pdf(3))
+    (tmp_path / "b.png").write_bytes(make_png())
+    found, _ = discover_inputs([str(tmp_path / "a.pdf"), str(tmp_path / "b.png")])
+    options = BatchOptions(out_dir=tmp_path / "out", concurrency=1)
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, color_system=None, width=120)
+
+    async with Router([mistral_deployment(url)]) as router:
+        result = await run_batch(
+            assign_outputs(found, options.out_dir, ".md"), router, "ocr", options, terminal
+        )
+
+    assert [document.ok for document in result.documents] == [True, False]
+    final = screen.getvalue().rsplit("\r", 1)[-1]
+    assert "2/2 documents" in final
+    assert "1 failed" in final and "3 pages" in final and "$0.0120" in final
