@@ -26,7 +26,7 @@ Design:
   response's `to_wire()`), written atomically. Failures are listed with their typed error's
   message, which the providers scrub of keys.
 - Exit status: 0 when every document succeeded, 1 when any failed, 2 for a usage error (nothing
-  configured, a bad option, an input that does not exist).
+  configured, a bad option, an input that does not exist), 130 when interrupted by Ctrl-C.
 """
 
 from __future__ import annotations
