@@ -258,6 +258,10 @@ class FakeProvider:
                     "input": parsed,
                 }
             )
+        document_detail = _wire_document_detail(parsed) if isinstance(parsed, dict) else []
+        if document_detail:
+            # Never reach OCRRequest's coercion: it would open a path named in the body.
+            return dialect.invalid_body(document_detail + detail), False
         try:
             request = OCRRequest.model_validate(parsed)
         except ValidationError as error:
@@ -321,6 +325,33 @@ def _parse_json(body: bytes) -> Any:
         return json.loads(body) if body else None
     except (ValueError, UnicodeDecodeError):
         return None
+
+
+def _wire_document_detail(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Refusals of document forms that `OCRRequest` accepts from Python callers but the wire
+    does not: a bare string, or LiteLLM's `{"file": ...}` (which `OCRRequest` reads as a path)."""
+    if "document" not in body:
+        return []
+    document = body["document"]
+    if not isinstance(document, dict):
+        return [
+            {
+                "type": "model_attributes_type",
+                "loc": ["body", "document"],
+                "msg": "Input should be a valid dictionary or object to extract fields from",
+                "input": _json_safe(document),
+            }
+        ]
+    return [
+        {
+            "type": "extra_forbidden",
+            "loc": ["body", "document", name],
+            "msg": "Extra inputs are not permitted",
+            "input": _json_safe(document[name]),
+        }
+        for name in ("file", "mime_type")
+        if name in document
+    ]
 
 
 def _pydantic_detail(error: ValidationError) -> list[dict[str, Any]]:

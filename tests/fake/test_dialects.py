@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fake_helpers import KEY, PROVIDERS, Send, auth, body, png_uri
 
 from providers.fake import FakeProvider
+from providers.samples import make_pdf
 
 REMOTE_PDF = "https://example.org/report.pdf"
 
@@ -139,6 +142,33 @@ async def test_mistral_names_the_missing_or_wrong_field(
     assert {"loc": location, "type": error_type} in [
         {"loc": item["loc"], "type": item["type"]} for item in detail
     ]
+
+
+@pytest.mark.parametrize(
+    ("document", "location"),
+    [
+        ("https://example.org/a.pdf", ["body", "document"]),  # a bare string is no chunk
+        ({"type": "file", "file": "LOCAL_PDF"}, ["body", "document", "file"]),  # LiteLLM's form
+        ({"file": "LOCAL_PDF"}, ["body", "document", "file"]),
+    ],
+)
+async def test_mistral_refuses_python_only_document_forms_and_never_reads_a_local_path(
+    send: Send, tmp_path: Any, document: Any, location: list[str]
+) -> None:
+    # Such forms are conveniences of our Python API; on the wire the real service answers 422,
+    # and a fake that opened the named path would read files of the host it runs on.
+    local_pdf = tmp_path / "private.pdf"
+    local_pdf.write_bytes(make_pdf(2))
+    if isinstance(document, dict):
+        document = {
+            key: str(local_pdf) if value == "LOCAL_PDF" else value
+            for key, value in document.items()
+        }
+    response = await send(
+        FakeProvider("mistral"), {"model": "mistral-ocr-2505", "document": document}
+    )
+    assert response.status_code == 422
+    assert location in [item["loc"] for item in response.json()["message"]["detail"]]
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
