@@ -234,6 +234,10 @@ class Router:
             return list(self._deployments)
         return list(self._groups.get(group, ()))
 
+    def add_hook(self, hook: Hook) -> None:
+        """Give `hook` every later `RouterEvent` too (the proxy attaches its metrics this way)."""
+        self._hooks = (*self._hooks, hook)
+
     def costs(self) -> CostReport:
         """Totals (requests, pages, USD) per deployment, group and provider, and overall."""
         return self._ledger.report()

@@ -203,6 +203,10 @@ class GeneralSettings(ConfigModel):
         default_factory=list
     )  # several, to rotate without downtime
 
+    # The proxy refuses a larger request body with 413 before reading it: a 50 MB document
+    # (Mistral's limit) is about 67 MB as base64 in JSON, so 72 MiB lets it through.
+    max_request_body_bytes: int = Field(default=72 * 1024 * 1024, gt=0)
+
     @model_validator(mode="before")
     @classmethod
     def _litellm_keys(cls, data: Any) -> Any:

@@ -1,0 +1,122 @@
+"""`ocr-router serve`: run the proxy on uvicorn (uvloop, httptools), one Router per worker process.
+
+    ocr-router serve --config config.yaml [--host 127.0.0.1] [--port 4000] [--workers N]
+                     [--no-auth] [--log-level info] [--access-log]
+
+The config is validated in this (parent) process before anything is bound, so a mistake is one
+clear message and exit status 1, not a crash in every worker. With one worker the app runs here,
+on a socket bound first (so `--port 0` reports the port really bound); with more, uvicorn's
+supervisor starts the workers and each builds its own Router from `OCR_ROUTER_CONFIG` (router
+state is per process). On SIGTERM or SIGINT uvicorn stops accepting connections and lets the
+requests in flight finish, for up to the router's `timeout` (no request can take longer).
+
+Without any `master_key` the proxy would spend provider credits for anyone who can reach it: it
+then only binds a loopback address, unless `--no-auth` says the operator means it, and warns
+either way. Configured keys are always enforced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+
+from router.cli import Runner, subcommand
+
+logger = logging.getLogger("ocr_router.proxy")
+
+DEFAULT_PORT = 4000  # LiteLLM's proxy port: the seed's curl request and clients assume it
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+@subcommand("serve")
+def _install_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> Runner:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the Mistral-compatible OCR proxy (POST /v1/ocr) over a config's deployments",
+        description="Serve Mistral's /v1/ocr in front of a Router built from a config file.",
+    )
+    parser.add_argument("--config", required=True, help="the YAML config (model_list, ...)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="0 picks a free port (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--workers", type=_positive_int, default=1, help="worker processes (default: 1)"
+    )
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="allow serving without any master_key on a non-loopback address",
+    )
+    parser.add_argument("--log-level", default="info", choices=LOG_LEVELS)
+    parser.add_argument(
+        "--access-log", action="store_true", help="log every request (off by default: speed)"
+    )
+    return _run_serve
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and "localhost": addresses only this machine can reach."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from router.config import load_config
+    from router.errors import ConfigError
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"ocr-router serve: {error}", file=sys.stderr)
+        return 1
+    try:
+        from router.proxy.server import run_server
+    except ModuleNotFoundError as error:
+        print(
+            f"ocr-router serve needs the proxy extra ({error.name} is missing): "
+            "pip install 'ocr-router[proxy]'",
+            file=sys.stderr,
+        )
+        return 1
+    if not config.general_settings.accepted_keys():
+        if not is_loopback(args.host) and not args.no_auth:
+            print(
+                f"ocr-router serve: no master_key in general_settings: refusing to serve "
+                f"{args.host} to anyone who can reach it; set a master_key, or pass --no-auth",
+                file=sys.stderr,
+            )
+            return 1
+        logger.warning("no master_key configured: the proxy accepts every request")
+
+    return run_server(
+        config,
+        args.config,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=args.access_log,
+    )
+
+
+__all__ = ["DEFAULT_PORT", "is_loopback"]

@@ -1,0 +1,106 @@
+"""Run the proxy app on uvicorn (uvloop, httptools): one process, or a supervisor and workers.
+
+uvloop and httptools are uvicorn's fastest event loop and HTTP parser; the access log is off
+unless asked for, since one log line per request costs more than routing it.
+
+With one worker the app and its Router live in this process, on a socket bound before the server
+starts (so `port=0` can report the port really bound). With more, uvicorn's supervisor shares
+one bound socket with the workers, and each builds its own Router from `OCR_ROUTER_CONFIG`.
+SIGTERM and SIGINT stop accepting connections and let requests in flight finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from router.config import RouterConfig
+from router.proxy.app import CONFIG_ENV, create_app
+from router.router import Router
+
+
+class AnnouncingServer(uvicorn.Server):
+    """A uvicorn server that prints one "listening" line once it accepts requests."""
+
+    def __init__(self, config: uvicorn.Config, url: str) -> None:
+        super().__init__(config)
+        self.url = url
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            print(f"ocr-router proxy listening on {self.url}", flush=True)
+
+
+def run_server(
+    config: RouterConfig,
+    config_path: str,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    log_level: str = "info",
+    access_log: bool = False,
+) -> int:
+    """Serve until SIGTERM/SIGINT; returns the exit status."""
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "lifespan": "on",
+        "log_level": log_level,
+        "access_log": access_log,
+        # Requests in flight may run up to the router's deadline, and no request runs longer.
+        "timeout_graceful_shutdown": config.router_settings.timeout,
+    }
+    if workers == 1:
+        settings = config.router_settings.model_dump(exclude_unset=True)
+        app = create_app(
+            Router(config.model_list, **settings), config.general_settings, close_router=True
+        )
+        server_config = uvicorn.Config(app, **options)
+        bound = server_config.bind_socket()
+        server = AnnouncingServer(server_config, _url(host, bound.getsockname()[1]))
+        with _signals_end_quietly():
+            server.run(sockets=[bound])
+        return 0 if server.started else 1
+
+    os.environ[CONFIG_ENV] = os.path.abspath(config_path)  # inherited by every worker
+    server_config = uvicorn.Config(
+        "router.proxy.app:app_from_environment", factory=True, workers=workers, **options
+    )
+    bound = server_config.bind_socket()
+    # Workers start listening in a moment; connections made before then wait in the backlog.
+    print(f"ocr-router proxy listening on {_url(host, bound.getsockname()[1])}", flush=True)
+    Multiprocess(server_config, sockets=[bound]).run()
+    return 0
+
+
+@contextlib.contextmanager
+def _signals_end_quietly() -> Iterator[None]:
+    """uvicorn handles SIGTERM/SIGINT itself (graceful shutdown), then re-raises the signal to
+    the handler that was there before: make that one do nothing, so that a graceful shutdown
+    ends with exit status 0 instead of being killed (SIGTERM) or raising KeyboardInterrupt."""
+    handled = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, lambda number, frame: None) for number in handled}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+__all__ = ["AnnouncingServer", "run_server"]
