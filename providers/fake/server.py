@@ -57,7 +57,12 @@ def _send_truncated(request: web.BaseRequest) -> None:
 def _make_handler(fake: FakeProvider, stopping: asyncio.Event) -> Any:
     async def handle(request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        headers = {key.lower(): value for key, value in request.headers.items()}
+        # Repeated headers are joined with ", " as httpx (the in-process transport) joins them:
+        # keeping only the last would hide a client that sends two credentials.
+        headers: dict[str, str] = {}
+        for key, value in request.headers.items():
+            name = key.lower()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
         answer = await fake.handle(request.method, request.path, dict(request.query), headers, body)
         fault = answer.connection_fault
         if fault is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from fake_helpers import KEY, PROVIDERS, Send, auth, body, png_uri
 
@@ -142,6 +143,19 @@ async def test_mistral_names_the_missing_or_wrong_field(
     assert {"loc": location, "type": error_type} in [
         {"loc": item["loc"], "type": item["type"]} for item in detail
     ]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_second_authorization_header_is_seen_and_refused_over_both_transports(
+    send: Send, provider: str
+) -> None:
+    # A client bug that sends two credentials must show, over a socket as in-process: a server
+    # that kept only the last header would accept it and hide the bug.
+    fake = FakeProvider(provider, api_key=KEY)
+    headers = httpx.Headers([("Authorization", "Bearer wrong"), ("Authorization", f"Bearer {KEY}")])
+    response = await send(fake, body(), headers=headers)
+    assert response.status_code == 401
+    assert fake.requests[-1].headers["authorization"] == f"Bearer wrong, Bearer {KEY}"
 
 
 @pytest.mark.parametrize(
