@@ -5,6 +5,7 @@ Minting one costs a signed JWT exchange (or a metadata-server call) of tens to h
 milliseconds, and Google rate-limits it, so a token is minted once, shared by every request, and
 refreshed `REFRESH_MARGIN_S` before it expires: a token that expires mid-flight would fail a call
 that did nothing wrong. One `asyncio.Lock` makes a hundred concurrent first requests mint once.
+A refresh that fails inside that margin is not fatal: the old token serves until it expires.
 
 Where a token comes from (`token_source_from_settings`), first match wins:
 
@@ -90,6 +91,7 @@ class CachedTokenSource(TokenSource):
         self._default_lifetime_s = default_lifetime_s
         self._token: SecretStr | None = None
         self._refresh_at = 0.0  # epoch seconds after which the cached token is replaced
+        self._expires_at = 0.0  # epoch seconds after which it is no use at all
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self.mint_count = 0  # how many tokens were minted (for tests and metrics)
@@ -102,6 +104,12 @@ class CachedTokenSource(TokenSource):
 
     def _fresh_token(self) -> str | None:
         if self._token is not None and self._clock() < self._refresh_at:
+            return self._token.get_secret_value()
+        return None
+
+    def _unexpired_token(self) -> str | None:
+        # When a refresh inside the margin fails, the old token still works until it expires.
+        if self._token is not None and self._clock() < self._expires_at:
             return self._token.get_secret_value()
         return None
 
@@ -125,11 +133,17 @@ class CachedTokenSource(TokenSource):
             if failure is not None and self._mints_finished != mints_finished_before_waiting:
                 # The mint we queued behind just failed: share its error instead of retrying
                 # once per waiting request (100 requests would hit a failing endpoint 100 times).
+                unexpired = self._unexpired_token()
+                if unexpired is not None:
+                    return unexpired
                 raise type(failure)(failure.message, provider=failure.provider) from None
             try:
                 value, expires_at = await self._mint()
             except OCRRouterError as error:
                 self._last_failure = error
+                unexpired = self._unexpired_token()
+                if unexpired is not None:
+                    return unexpired  # the next request past the refresh time tries again
                 raise
             finally:
                 self._mints_finished += 1
@@ -145,6 +159,7 @@ class CachedTokenSource(TokenSource):
             # short-lived token is still shared rather than minted again for every request.
             margin = min(self._refresh_margin_s, max(expires_at - minted_at, 0.0) / 2)
             self._refresh_at = expires_at - margin
+            self._expires_at = expires_at
             return value
 
     def invalidate(self, token: str | None = None) -> None:
@@ -154,6 +169,7 @@ class CachedTokenSource(TokenSource):
             return
         self._token = None
         self._refresh_at = 0.0
+        self._expires_at = 0.0
 
 
 class CallableTokenSource(CachedTokenSource):

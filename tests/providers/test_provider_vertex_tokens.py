@@ -495,3 +495,42 @@ async def test_a_short_lived_token_is_kept_for_half_its_life() -> None:
     clock.now += 2
     await source.token()
     assert len(calls) == 2
+
+
+async def test_a_failed_early_refresh_keeps_using_the_token_until_it_really_expires() -> None:
+    clock = Clock()
+    calls: list[int] = []
+
+    def mint() -> tuple[str, float]:
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("token service down")
+        return "ya29.still-valid", clock.now + 3600
+
+    source = CallableTokenSource(mint, clock=clock)
+    await source.token()
+    clock.now += 3600 - 60  # inside the refresh margin, a minute before the real expiry
+    # The refresh fails, but the cached token is still good for a minute: use it.
+    results = await asyncio.gather(*(source.token() for _ in range(5)))
+    assert results == ["ya29.still-valid"] * 5
+    assert len(calls) == 2  # the requests queued behind the failed refresh share its outcome
+    clock.now += 61  # now it has expired: the failure shows
+    with pytest.raises(AuthenticationError, match="token service down"):
+        await source.token()
+
+
+async def test_a_token_the_server_refused_is_not_reused_when_the_refresh_fails() -> None:
+    clock = Clock()
+    calls: list[int] = []
+
+    def mint() -> tuple[str, float]:
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("token service down")
+        return "ya29.revoked", clock.now + 3600
+
+    source = CallableTokenSource(mint, clock=clock)
+    await source.token()
+    source.invalidate("ya29.revoked")
+    with pytest.raises(AuthenticationError, match="token service down"):
+        await source.token()
