@@ -42,6 +42,9 @@ REFRESH_MARGIN_S = 5 * 60.0
 # renewed after 50. A callable whose tokens live shorter must return `(token, expires_at)`; a
 # 401 from Vertex also drops the cached token (`invalidate`), so a wrong guess costs one call.
 DEFAULT_LIFETIME_S = 55 * 60.0
+# After a refresh fails while the old token still works, wait this long before trying again, so
+# an outage of the token endpoint costs one attempt per 15 s, not one per request.
+RETRY_FAILED_REFRESH_S = 15.0
 
 _INSTALL_HINT = "google-auth is not installed: pip install 'ocr-router[vertex]'"
 
@@ -143,7 +146,8 @@ class CachedTokenSource(TokenSource):
                 self._last_failure = error
                 unexpired = self._unexpired_token()
                 if unexpired is not None:
-                    return unexpired  # the next request past the refresh time tries again
+                    self._refresh_at = min(self._expires_at, self._clock() + RETRY_FAILED_REFRESH_S)
+                    return unexpired
                 raise
             finally:
                 self._mints_finished += 1
@@ -333,6 +337,7 @@ __all__ = [
     "CLOUD_PLATFORM_SCOPE",
     "DEFAULT_LIFETIME_S",
     "REFRESH_MARGIN_S",
+    "RETRY_FAILED_REFRESH_S",
     "CachedTokenSource",
     "CallableTokenSource",
     "GoogleCredentialsTokenSource",

@@ -514,6 +514,11 @@ async def test_a_failed_early_refresh_keeps_using_the_token_until_it_really_expi
     results = await asyncio.gather(*(source.token() for _ in range(5)))
     assert results == ["ya29.still-valid"] * 5
     assert len(calls) == 2  # the requests queued behind the failed refresh share its outcome
+    await source.token()
+    assert len(calls) == 2  # and the next ones do not retry the refresh at once
+    clock.now += 16
+    assert await source.token() == "ya29.still-valid"
+    assert len(calls) == 3  # but 15 s later they do
     clock.now += 61  # now it has expired: the failure shows
     with pytest.raises(AuthenticationError, match="token service down"):
         await source.token()
