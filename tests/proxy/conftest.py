@@ -76,7 +76,7 @@ async def start_proxy(
             router = Router(entries, **settings)
             stack.push_async_callback(router.aclose)
             accepted = [MASTER_KEY] if keys is None else keys
-            general = GeneralSettings(master_keys=accepted)
+            general = GeneralSettings.model_validate({"master_keys": accepted})
             app = create_app(router, general, max_request_body_bytes=body_limit)
             url = await stack.enter_async_context(serve_app(app))
             return Proxy(url, router, dict(fakes))

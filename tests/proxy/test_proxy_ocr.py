@@ -7,6 +7,7 @@ import asyncio
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -153,7 +154,7 @@ async def test_seed_curl_request_works_with_the_key_and_gets_401_without(
         '"document_url": "https://arxiv.org/pdf/2201.04234"}}'
     )
 
-    async def run_curl(url: str, *headers: str) -> tuple[int, dict[str, object]]:
+    async def run_curl(url: str, *headers: str) -> tuple[int, dict[str, Any]]:
         arguments = [curl, "-s", "-w", "\n%{http_code}", f"{url}/v1/ocr"]
         for header in (*headers, "Content-Type: application/json"):
             arguments += ["-H", header]
@@ -169,7 +170,7 @@ async def test_seed_curl_request_works_with_the_key_and_gets_401_without(
         refused_status, refused = await run_curl(url)
 
     assert status == 200
-    assert [page["index"] for page in answer["pages"]] == [0, 1]  # type: ignore[index]
+    assert [page["index"] for page in answer["pages"]] == [0, 1]
     assert refused_status == 401
     assert refused["object"] == "error"
     assert fake.request_count == 1
