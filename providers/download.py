@@ -102,9 +102,11 @@ def is_public_address(text: str) -> bool:
         embedded = _embedded_ipv4(address)
         if embedded is not None:
             return is_public_address(str(embedded))
-    # `is_global` alone lets multicast through on some Python versions, hence the extra checks.
+    # `is_global` alone lets multicast through on some Python versions, hence the extra checks;
+    # it also calls deprecated IPv6 site-local (fec0::/10) global, which some networks still route.
+    site_local = isinstance(address, ipaddress.IPv6Address) and address.is_site_local
     return address.is_global and not (
-        address.is_multicast or address.is_reserved or address.is_unspecified
+        address.is_multicast or address.is_reserved or address.is_unspecified or site_local
     )
 
 

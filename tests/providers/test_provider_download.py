@@ -100,6 +100,7 @@ async def refusal(document: Any, **kwargs: Any) -> tuple[OCRRouterError, Recorde
         "http://[fd00::1]/a.pdf",
         "http://[64:ff9b::a00:1]/a.pdf",
         "http://[2002:7f00:1::]/a.pdf",
+        "http://[fec0::1]/a.pdf",  # deprecated site-local, still routed inside some networks
         "https://127.0.0.1/a.pdf",
     ],
 )
