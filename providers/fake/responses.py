@@ -152,33 +152,33 @@ def _table(request: OCRRequest, index: int) -> dict[str, Any]:
     return {"id": f"tbl-{index}.{extension}", "content": content, "format": request.table_format}
 
 
-def _page(request: OCRRequest, index: int, fingerprint: str) -> dict[str, Any]:
+# Every fake page holds one figure this big (pixels), so `image_min_size` can filter it out.
+IMAGE_WIDTH, IMAGE_HEIGHT = 700, 600
+
+
+def _page(request: OCRRequest, index: int, fingerprint: str, with_image: bool) -> dict[str, Any]:
     image_id = f"img-{index}.png"
-    lines = [
-        f"# Page {index + 1}",
-        "",
-        f"![{image_id}]({image_id})",
-        "",
-        f"Fake OCR text of page index {index} (document {fingerprint}).",
-    ]
+    lines = [f"# Page {index + 1}", ""]
+    if with_image:
+        lines += [f"![{image_id}]({image_id})", ""]
+    lines.append(f"Fake OCR text of page index {index} (document {fingerprint}).")
+    image = {
+        "id": image_id,
+        "top_left_x": 150,
+        "top_left_y": 300 + 10 * (index % 50),
+        "bottom_right_x": 150 + IMAGE_WIDTH,
+        "bottom_right_y": 300 + IMAGE_HEIGHT + 10 * (index % 50),
+        "image_base64": _tiny_png_uri() if request.include_image_base64 else None,
+        "image_annotation": (
+            annotation_text(request.bbox_annotation_format)
+            if request.bbox_annotation_format is not None
+            else None
+        ),
+    }
     page: dict[str, Any] = {
         "index": index,
         "markdown": "",
-        "images": [
-            {
-                "id": image_id,
-                "top_left_x": 150,
-                "top_left_y": 300 + 10 * (index % 50),
-                "bottom_right_x": 850,
-                "bottom_right_y": 900 + 10 * (index % 50),
-                "image_base64": _tiny_png_uri() if request.include_image_base64 else None,
-                "image_annotation": (
-                    annotation_text(request.bbox_annotation_format)
-                    if request.bbox_annotation_format is not None
-                    else None
-                ),
-            }
-        ],
+        "images": [image] if with_image else [],
         "hyperlinks": [],
         "header": f"Fake header of page {index}" if request.extract_header else None,
         "footer": f"Fake footer of page {index}" if request.extract_footer else None,
@@ -202,8 +202,19 @@ def ocr_answer(
     # A short digest ties the text to the document without echoing its content; its head and
     # length are enough to tell documents apart without hashing megabytes per request.
     fingerprint = hashlib.sha256(f"{len(url)}:{url[:4096]}".encode()).hexdigest()[:8]
+    # As the service does: images smaller than image_min_size (either side) are not extracted,
+    # and image_limit caps the images of the whole document, first pages first.
+    big_enough = request.image_min_size is None or request.image_min_size <= min(
+        IMAGE_WIDTH, IMAGE_HEIGHT
+    )
+    image_count = len(pages) if big_enough else 0
+    if request.image_limit is not None:
+        image_count = min(image_count, request.image_limit)
     return {
-        "pages": [_page(request, index, fingerprint) for index in pages],
+        "pages": [
+            _page(request, index, fingerprint, position < image_count)
+            for position, index in enumerate(pages)
+        ],
         "model": echoed_model(request.model, echo_model),
         "document_annotation": (
             annotation_text(request.document_annotation_format)

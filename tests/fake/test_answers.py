@@ -175,3 +175,25 @@ async def test_a_damaged_pdf_is_refused(send: Send) -> None:
     response = await send(FakeProvider("azure_ai"), body(damaged))
     assert response.status_code == 400
     assert "PDF" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(("image_limit", "images"), [(None, 3), (0, 0), (2, 2), (5, 3)])
+async def test_image_limit_caps_the_images_of_the_whole_document(
+    send: Send, image_limit: int | None, images: int
+) -> None:
+    params = {} if image_limit is None else {"image_limit": image_limit}
+    response = await send(FakeProvider("mistral"), body(pdf_uri(3), **params))
+    pages = response.json()["pages"]
+    assert sum(len(page["images"]) for page in pages) == images
+    for page in pages:  # the markdown names exactly the images returned
+        for image in page["images"]:
+            assert f"![{image['id']}]({image['id']})" in page["markdown"]
+        assert page["markdown"].count("![") == len(page["images"])
+
+
+async def test_image_min_size_drops_images_smaller_than_it(send: Send) -> None:
+    fake = FakeProvider("mistral")
+    kept = (await send(fake, body(image_min_size=100))).json()["pages"]
+    dropped = (await send(fake, body(image_min_size=5000))).json()["pages"]
+    assert all(len(page["images"]) == 1 for page in kept)
+    assert all(page["images"] == [] and "![" not in page["markdown"] for page in dropped)
