@@ -21,6 +21,7 @@ Fault kinds:
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ def parse_fault(entry: str) -> Fault:
             return Fault(label=text, kind="status", status=429, retry_after_ms=milliseconds)
         if name == "slow" and separator:
             seconds = float(argument)
-            if not seconds >= 0:  # also refuses NaN
+            if not 0 <= seconds < math.inf:  # also refuses NaN; infinity would hang the fake
                 raise ValueError
             return Fault(label=text, kind="slow", delay_s=seconds)
         if name.isdigit() and 400 <= int(name) <= 599:
@@ -77,7 +78,7 @@ def parse_fault(entry: str) -> Fault:
             if separator and status != 429:
                 raise ValueError
             retry_after = float(argument) if separator else None
-            if retry_after is not None and not retry_after >= 0:
+            if retry_after is not None and not 0 <= retry_after < math.inf:
                 raise ValueError
             if status == 429 and retry_after is None:
                 retry_after = DEFAULT_RETRY_AFTER_S

@@ -86,7 +86,11 @@ async def test_slow_answers_normally_after_its_delay(send: Send) -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["5xx", "600", "429:soon", "slow", "slow:-1", "500:3", "timeout:1", "", "429ms:x"]
+    "bad",
+    [
+        *("5xx", "600", "429:soon", "slow", "slow:-1", "500:3", "timeout:1", "", "429ms:x"),
+        *("slow:inf", "slow:nan", "429:inf"),  # would hang the fake, or send Retry-After: inf
+    ],
 )
 def test_a_bad_script_entry_is_refused_naming_it(bad: str) -> None:
     with pytest.raises(ValueError, match="unknown fault entry"):
