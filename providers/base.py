@@ -174,6 +174,12 @@ class Provider(ABC):
         except httpx.TransportError as error:
             message = scrub(f"{type(error).__name__}: {error}", self.secrets())
             raise APIConnectionError(message, provider=self.name) from None
+        except httpx.DecodingError:
+            # Not a TransportError: a body that fails to decompress is as unreadable as garbage.
+            raise InvalidResponseError(
+                "the answer's body could not be decoded (its Content-Encoding is corrupt)",
+                provider=self.name,
+            ) from None
         if response.status_code >= 300:
             raise self.map_error(response)
         return self.parse_response(response)

@@ -261,3 +261,27 @@ async def test_a_successful_answer_parses_into_pages() -> None:
         response = await mistral().send(OCRRequest.build(PDF_URI), client)
     assert response.pages[0].markdown == "# Title\n\ntext"
     assert response.usage_info.pages_processed == 1
+
+
+class _Chunks(httpx.AsyncByteStream):
+    """A body as the network delivers it: not yet read, so httpx decodes it while reading."""
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+
+    async def __aiter__(self) -> Any:
+        yield self.content
+
+
+@pytest.mark.parametrize("make", [mistral, azure, vertex])
+@pytest.mark.parametrize("status", [200, 503])
+async def test_a_body_that_fails_to_decompress_is_a_retryable_invalid_response(
+    make: Any, status: int
+) -> None:
+    corrupt = httpx.Response(
+        status, stream=_Chunks(b"this is not gzip"), headers={"Content-Encoding": "gzip"}
+    )
+    error = await failure_of(make(), corrupt)
+    assert isinstance(error, InvalidResponseError)
+    assert error.retryable is True
+    assert error.provider == make().name
