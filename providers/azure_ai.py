@@ -66,7 +66,7 @@ class AzureAIProvider(Provider):
         key = settings.api_key.get_secret_value() if settings.api_key else self.env(API_KEY_ENV)
         self._api_key = SecretStr(self.require(key, "API key", API_KEY_ENV))
         self._extra_secrets.append(self._api_key.get_secret_value())
-        self._url = azure_ocr_url(base, settings.api_version)
+        self._url = self.checked_url(azure_ocr_url(base, settings.api_version))
         # Replaces DNS in the download guard (tests); None uses the system resolver.
         self._resolver = resolver
 

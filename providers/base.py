@@ -122,6 +122,19 @@ class Provider(ABC):
             raise ConfigError(f"{self.name}: no {what}: set it on the deployment or in ${env_name}")
         return value
 
+    def checked_url(self, url: str) -> str:
+        """`url` when it is an http(s) URL with a host, else a `ConfigError`: a wrong `api_base`
+        fails when the provider is built, not as a retryable connection error on each call."""
+        try:
+            parsed: httpx.URL | None = httpx.URL(url)
+        except httpx.InvalidURL:
+            parsed = None
+        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+            raise ConfigError(
+                f"{self.name}: api_base must be an http:// or https:// URL with a host"
+            )
+        return url
+
     async def build_request(self, request: OCRRequest, client: httpx.AsyncClient) -> httpx.Request:
         prepared = await self.prepare(request, client)
         # httpx.Headers merges names case-insensitively: a deployment's `authorization` header

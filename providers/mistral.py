@@ -33,7 +33,7 @@ class MistralProvider(Provider):
         key = settings.api_key.get_secret_value() if settings.api_key else self.env(API_KEY_ENV)
         self._api_key = SecretStr(self.require(key, "API key", API_KEY_ENV))
         self._extra_secrets.append(self._api_key.get_secret_value())
-        self._url = mistral_ocr_url(settings.api_base)
+        self._url = self.checked_url(mistral_ocr_url(settings.api_base))
 
     def url(self) -> str:
         return self._url

@@ -68,7 +68,9 @@ class VertexAIProvider(Provider):
             settings.project or self.env(PROJECT_ENV), "project", PROJECT_ENV
         )
         self.location = settings.location or self.env(LOCATION_ENV) or DEFAULT_LOCATION
-        self._url = vertex_ocr_url(self.project, self.location, settings.model, settings.api_base)
+        self._url = self.checked_url(
+            vertex_ocr_url(self.project, self.location, settings.model, settings.api_base)
+        )
         self.token_source = token_source or token_source_from_settings(settings)
         self._resolver = resolver
         self._recent_tokens: list[str] = []

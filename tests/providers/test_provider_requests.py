@@ -431,6 +431,23 @@ async def test_vertex_project_and_location_fall_back_to_the_environment(
     )
 
 
+@pytest.mark.parametrize(
+    "model",
+    [
+        "mistral/mistral-ocr-latest",
+        "azure_ai/mistral-document-ai-2505",
+        "vertex_ai/mistral-ocr-2505",
+    ],
+)
+@pytest.mark.parametrize(
+    "api_base", ["not a url", "ftp://files.example.com/v1", "res.services.ai.azure.com", "https://"]
+)
+def test_an_api_base_that_is_no_http_url_fails_at_construction(model: str, api_base: str) -> None:
+    # Not a retryable connection error at the first call: no retry can fix a configuration.
+    with pytest.raises(ConfigError, match="api_base"):
+        create_provider(model, api_key="k-1", project="proj-1", token="ya29.t", api_base=api_base)
+
+
 def test_vertex_location_defaults_to_us_central1(monkeypatch: pytest.MonkeyPatch) -> None:
     provider = create_provider("vertex_ai/mistral-ocr-2505", project="proj-1", token="ya29.t")
     assert provider.url() == VERTEX_URL
