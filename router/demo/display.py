@@ -57,6 +57,19 @@ def _usd(value: float) -> str:
     return f"${value:.4f}"
 
 
+def _table(title: str) -> Table:
+    # Compact enough for an 80-column terminal: the deployment's trouble goes under its name.
+    return Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+
+
+def _deployment_cell(deployment_id: str, troubles: Mapping[str, str]) -> Text:
+    cell = Text(deployment_id)
+    trouble = troubles.get(deployment_id)
+    if trouble:
+        cell.append("\n" + trouble, style="dim")
+    return cell
+
+
 def totals_text(tally: Tally) -> str:
     return (
         f"requests {tally.sent} (done {tally.done}, in flight {tally.in_flight}) | "
@@ -71,17 +84,12 @@ def live_table(snapshot: Snapshot) -> RenderableType:
     clock = f"{snapshot.elapsed_s:.1f}s"
     if snapshot.duration_s is not None:
         clock += f" / {snapshot.duration_s:.0f}s"
-    table = Table(
-        title=f"{snapshot.heading}  [{clock}]",
-        box=box.SIMPLE_HEAD,
-        title_justify="left",
-    )
-    for name in ("deployment", "trouble"):
-        table.add_column(name)
-    for name in ("sent", "ok", "failed"):
+    table = _table(f"{snapshot.heading}  [{clock}]")
+    table.add_column("deployment", no_wrap=True)
+    for name in ("sent", "ok"):
         table.add_column(name, justify="right")
     table.add_column("failures")
-    table.add_column("state")
+    table.add_column("state", no_wrap=True)
     for name in ("p50 ms", "pages", "cost"):
         table.add_column(name, justify="right")
     for deployment_id, tally in snapshot.tally.deployments.items():
@@ -89,11 +97,9 @@ def live_table(snapshot: Snapshot) -> RenderableType:
         state = state_text(health, snapshot.wall_now)
         style = STATE_STYLES.get(health.status if health else "", "")
         table.add_row(
-            deployment_id,
-            snapshot.troubles.get(deployment_id, ""),
+            _deployment_cell(deployment_id, snapshot.troubles),
             str(tally.sent),
             str(tally.succeeded),
-            str(tally.failed),
             failures_text(tally),
             Text(state, style=style),
             _ms(tally.recent_p50_ms),
@@ -118,21 +124,18 @@ def status_line(snapshot: Snapshot) -> str:
 
 def summary_table(tally: Tally, troubles: Mapping[str, str]) -> Table:
     """Per deployment, what the whole run did to it."""
-    table = Table(title="Summary", box=box.SIMPLE_HEAD, title_justify="left")
-    for name in ("deployment", "trouble"):
-        table.add_column(name)
-    for name in ("attempts", "ok", "failed"):
+    table = _table("Summary")
+    table.add_column("deployment", no_wrap=True)
+    for name in ("sent", "ok"):
         table.add_column(name, justify="right")
     table.add_column("failures")
     for name in ("cooled", "p50 ms", "pages", "cost"):
         table.add_column(name, justify="right")
     for deployment_id, deployment in tally.deployments.items():
         table.add_row(
-            deployment_id,
-            troubles.get(deployment_id, ""),
+            _deployment_cell(deployment_id, troubles),
             str(deployment.sent),
             str(deployment.succeeded),
-            str(deployment.failed),
             failures_text(deployment),
             str(deployment.cooldowns),
             _ms(deployment.p50_ms),

@@ -172,13 +172,15 @@ def _showing(console: Console, snapshot: Callable[[], Snapshot], live: bool) -> 
     """Refresh the live table (or print status lines) while the body runs."""
     loop = asyncio.get_running_loop()
     if live:
-        with Live(live_table(snapshot()), console=console, auto_refresh=False) as screen:
+        # Transient: the summary printed next replaces the table, instead of repeating it.
+        with Live(
+            live_table(snapshot()), console=console, auto_refresh=False, transient=True
+        ) as screen:
             task = loop.create_task(_refresh_live(screen, snapshot))
             try:
                 yield
             finally:
                 task.cancel()
-                screen.update(live_table(snapshot()), refresh=True)
     else:
         task = loop.create_task(_print_status(console, snapshot))
         try:

@@ -149,7 +149,7 @@ def make_deployments(duration_s: float, seed: int, clock: Clock) -> list[FakeDep
         FakeDeployment(
             "mistral-2",
             "mistral/mistral-ocr-latest",
-            f"outage {outage.start_s:.3g}-{outage.end_s:.3g} s",
+            f"outage {outage.start_s:.3g}-{outage.end_s:.3g}s",
             OutageFake(
                 "mistral",
                 outage=outage,
@@ -163,7 +163,7 @@ def make_deployments(duration_s: float, seed: int, clock: Clock) -> list[FakeDep
         FakeDeployment(
             "azure",
             "azure_ai/mistral-document-ai-2505",
-            f"{azure_percent}% 503s",
+            f"{azure_percent}% 503",
             FakeProvider(
                 "azure_ai",
                 api_key=DEMO_KEY,
@@ -176,7 +176,7 @@ def make_deployments(duration_s: float, seed: int, clock: Clock) -> list[FakeDep
         FakeDeployment(
             "vertex",
             "vertex_ai/mistral-ocr-2505",
-            f"{vertex_percent}% 429s, slower",
+            f"{vertex_percent}% 429, slow",
             FakeProvider(
                 "vertex_ai",
                 api_key=DEMO_KEY,
