@@ -78,7 +78,9 @@ def run_server(
         "router.proxy.app:app_from_environment", factory=True, workers=workers, **options
     )
     bound = server_config.bind_socket()
-    # Workers start listening in a moment; connections made before then wait in the backlog.
+    # Listen now (bind_socket only binds): connections made before the workers are up wait in
+    # the backlog instead of being refused, so the announced address works at once.
+    bound.listen(server_config.backlog)
     print(f"ocr-router proxy listening on {_url(host, bound.getsockname()[1])}", flush=True)
     Multiprocess(server_config, sockets=[bound]).run()
     return 0

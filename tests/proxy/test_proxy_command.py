@@ -1,0 +1,178 @@
+"""`ocr-router serve` as a real subprocess: config errors before binding, the auth guard,
+graceful shutdown with requests in flight, and several workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from proxy_helpers import BEARER, DOCUMENT, MASTER_KEY, PROVIDER_KEY
+
+from providers.fake import FakeProvider
+from router.proxy.command import is_loopback
+
+REPOSITORY = Path(__file__).parents[2]
+LISTENING = "ocr-router proxy listening on "
+
+CONFIG = """
+model_list:
+  - model_name: ocr
+    model: mistral/mistral-ocr-latest
+    api_key: {provider_key}
+    api_base: {api_base}
+general_settings:
+  master_key: {master_key}
+"""
+
+
+def write_config(tmp_path: Path, api_base: str, master_key: str | None = MASTER_KEY) -> Path:
+    text = CONFIG.format(provider_key=PROVIDER_KEY, api_base=api_base, master_key=master_key)
+    if master_key is None:
+        text = text.split("general_settings:")[0]
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)  # a config holding keys must not be readable by others
+    return path
+
+
+def run_serve(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """`ocr-router serve ...` expected to stop by itself (refusals)."""
+    return subprocess.run(
+        [sys.executable, "-m", "router.cli", "serve", *arguments],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+@contextlib.asynccontextmanager
+async def serving(*arguments: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    """`ocr-router serve ...` running; yields the process and its URL; killed if still alive."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "router.cli",
+        "serve",
+        *arguments,
+        cwd=REPOSITORY,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the cleanup reaches its workers too
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
+        assert line.startswith(LISTENING), line
+        yield process, line.removeprefix(LISTENING).strip()
+    finally:
+        # Workers left alive would hold the stdout pipe open, and wait() waits for the pipe.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await asyncio.wait_for(process.wait(), 20)
+
+
+def test_a_bad_config_exits_1_with_the_message_before_serving(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "model_list:\n  - model_name: ocr\n    model: mistral/mistral-ocr-latest\n"
+        "router_settings:\n  routing_strategy: fastest\n",
+        encoding="utf-8",
+    )
+
+    result = run_serve("--config", str(path), "--port", "0")
+
+    assert result.returncode == 1
+    assert "unknown routing strategy 'fastest'" in result.stderr
+    assert LISTENING not in result.stdout
+
+
+def test_a_missing_config_file_exits_1(tmp_path: Path) -> None:
+    result = run_serve("--config", str(tmp_path / "absent.yaml"), "--port", "0")
+    assert result.returncode == 1
+    assert "absent.yaml" in result.stderr
+
+
+def test_without_any_key_it_refuses_a_non_loopback_address(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "http://127.0.0.1:9", master_key=None)
+
+    result = run_serve("--config", str(path), "--host", "0.0.0.0", "--port", "0")
+
+    assert result.returncode == 1
+    assert "no master_key" in result.stderr and "--no-auth" in result.stderr
+    assert LISTENING not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.0.1", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("10.0.0.1", False),
+    ],
+)
+def test_loopback_addresses_are_recognised(host: str, expected: bool) -> None:
+    assert is_loopback(host) is expected
+
+
+async def test_shutdown_lets_20_requests_in_flight_finish_then_refuses_connections(
+    fake_server: Callable[[FakeProvider], Awaitable[str]], tmp_path: Path
+) -> None:
+    fake = FakeProvider("mistral", api_key=PROVIDER_KEY, latency=1.0)
+    path = write_config(tmp_path, await fake_server(fake))
+
+    async with serving("--config", str(path), "--port", "0") as (process, url):
+        async with httpx.AsyncClient(base_url=url, timeout=20) as client:
+            body = {"model": "ocr", "document": DOCUMENT}
+            requests = [
+                asyncio.create_task(client.post("/v1/ocr", json=body, headers=BEARER))
+                for _ in range(20)
+            ]
+            for _ in range(200):  # the fake holds each request for 1 s: wait until it has all 20
+                if fake.request_count == 20:
+                    break
+                await asyncio.sleep(0.025)
+            assert fake.request_count == 20
+            process.send_signal(signal.SIGTERM)
+            answers = await asyncio.gather(*requests)
+            returncode = await asyncio.wait_for(process.wait(), 20)
+
+        assert [answer.status_code for answer in answers] == [200] * 20
+        assert returncode == 0
+        async with httpx.AsyncClient(base_url=url, timeout=5) as client:
+            with pytest.raises(httpx.ConnectError):
+                await client.get("/health/liveness")
+
+
+async def test_two_workers_serve_requests(
+    fake_server: Callable[[FakeProvider], Awaitable[str]], tmp_path: Path
+) -> None:
+    fake = FakeProvider("mistral", api_key=PROVIDER_KEY)
+    path = write_config(tmp_path, await fake_server(fake))
+
+    async with serving("--config", str(path), "--port", "0", "--workers", "2") as (process, url):
+        async with httpx.AsyncClient(base_url=url, timeout=20) as client:
+            body = {"model": "ocr", "document": DOCUMENT}
+            answers = await asyncio.gather(
+                *(client.post("/v1/ocr", json=body, headers=BEARER) for _ in range(4))
+            )
+            refused = await client.post("/v1/ocr", json=body)
+        process.send_signal(signal.SIGTERM)
+        returncode = await asyncio.wait_for(process.wait(), 20)
+
+    assert [answer.status_code for answer in answers] == [200] * 4
+    assert refused.status_code == 401
+    assert fake.request_count == 4
+    assert returncode == 0
+    assert "OCR_ROUTER_CONFIG" not in os.environ  # set for the workers only, not in the tests
