@@ -100,7 +100,7 @@ def _install_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
 
 
 @contextlib.contextmanager
-def _stop_on_signals(loop: asyncio.AbstractEventLoop, request_stop: object) -> Iterator[None]:
+def stop_on_signals(loop: asyncio.AbstractEventLoop, request_stop: object) -> Iterator[None]:
     """SIGINT and SIGTERM call `request_stop` instead of raising, while the demo runs."""
     installed = []
     for signal_number in (signal.SIGINT, signal.SIGTERM):
@@ -138,7 +138,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     async def demo() -> None:
         stop = StopSignal()
-        with _stop_on_signals(asyncio.get_running_loop(), stop.request):
+        with stop_on_signals(asyncio.get_running_loop(), stop.request):
             await run_demo(options, console, stop)
 
     try:

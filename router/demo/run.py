@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich.console import Console
 from rich.live import Live
@@ -110,6 +111,20 @@ class DemoSummary:
         return self.succeeded / done if done else 1.0
 
 
+def router_settings(options: DemoOptions) -> dict[str, Any]:
+    """The demo Router's settings: short cooldowns, so deployments go out and come back in view."""
+    cooldown = options.cooldown_time()
+    return {
+        "routing_strategy": ROUTING_STRATEGY,
+        "allowed_fails": 3,
+        "cooldown_time": cooldown,
+        "max_cooldown_time": 3 * cooldown,  # a failed probe doubles it: cap it so a recovery shows
+        "auth_cooldown_time": 3 * cooldown,  # no fake refuses the key; the cap above requires it
+        "timeout": options.request_timeout_s,
+        "seed": options.seed,
+    }
+
+
 async def run_demo(
     options: DemoOptions, console: Console, stop: StopSignal | None = None
 ) -> DemoSummary:
@@ -120,7 +135,6 @@ async def run_demo(
     deployments = make_deployments(options.duration_s, options.seed, clock)
     troubles = {deployment.deployment_id: deployment.trouble for deployment in deployments}
     tally = Tally([deployment.deployment_id for deployment in deployments], clock.elapsed)
-    cooldown = options.cooldown_time()
     live = console.is_terminal if options.live is None else options.live
     heading = (
         f"ocr-router demo: {options.rate:g} requests/s over {len(deployments)} fake deployments"
@@ -134,17 +148,7 @@ async def run_demo(
     )
     async with (
         serving(deployments) as model_list,
-        Router(
-            model_list,
-            hooks=[tally],
-            routing_strategy=ROUTING_STRATEGY,
-            allowed_fails=3,
-            cooldown_time=cooldown,
-            max_cooldown_time=3 * cooldown,  # a failed probe doubles it: cap it so a recovery shows
-            auth_cooldown_time=3 * cooldown,  # no fake refuses the key; the cap above requires it
-            timeout=options.request_timeout_s,
-            seed=options.seed,
-        ) as router,
+        Router(model_list, hooks=[tally], **router_settings(options)) as router,
     ):
 
         def snapshot() -> Snapshot:
@@ -159,16 +163,16 @@ async def run_demo(
             )
 
         clock.start()
-        with _showing(console, snapshot, live):
+        with showing(console, snapshot, live):
             await _stream(router, samples, tally, options, stop)
         elapsed = clock.elapsed() or 0.0
-    summary = _summarise(tally, troubles, elapsed, stop.stop.is_set(), outage_of(deployments))
+    summary = summarise(tally, troubles, elapsed, stop.stop.is_set(), outage_of(deployments))
     print_summary(console, summary, tally, troubles)
     return summary
 
 
 @contextlib.contextmanager
-def _showing(console: Console, snapshot: Callable[[], Snapshot], live: bool) -> Iterator[None]:
+def showing(console: Console, snapshot: Callable[[], Snapshot], live: bool) -> Iterator[None]:
     """Refresh the live table (or print status lines) while the body runs."""
     loop = asyncio.get_running_loop()
     if live:
@@ -271,7 +275,7 @@ async def _send_one(
         tally.request_succeeded(response)
 
 
-def _summarise(
+def summarise(
     tally: Tally,
     troubles: Mapping[str, str],
     elapsed_s: float,
@@ -381,8 +385,8 @@ def _explain_outage(summary: DemoSummary, tally: Tally, deployment_id: str, outa
     failures = sum(deployment.failures.values())
     if not cooled:
         return (
-            f"{window}: its {_plural(failures, 'failed attempt')} were each retried on another "
-            "deployment."
+            f"{window}: its {_plural(failures, 'failed attempt')} "
+            f"{'was' if failures == 1 else 'were each'} retried on another deployment."
         )
     first = cooled[0]
     sentence = (
@@ -425,5 +429,8 @@ __all__ = [
     "StopSignal",
     "explain",
     "print_summary",
+    "router_settings",
     "run_demo",
+    "showing",
+    "summarise",
 ]

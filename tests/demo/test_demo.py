@@ -6,18 +6,21 @@ import asyncio
 import io
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
 from importlib.resources import files
 from pathlib import Path
 
+import httpx
 import pytest
 from rich.console import Console
 
 from router.cli import main
 from router.demo import DemoOptions, DemoSummary, StopSignal, run_demo
 from router.demo.scenario import load_sample_documents
+from router.demo.serve import DEMO_PROXY_KEY, ServeOptions, example_request, run_serve_demo
 from router.mime import sniff_mime
 
 REPOSITORY = Path(__file__).parents[2]
@@ -129,7 +132,9 @@ def test_demo_process_without_a_terminal_prints_plain_lines_and_ends_by_itself()
     assert process.returncode == 0, stderr
     assert "\x1b[" not in stdout
     assert "Summary" in stdout
-    assert re.search(r"^\[\s*\d+\.\ds\] requests \d+ ok \d+ failed \d+", stdout, re.M)  # status lines
+    assert re.search(
+        r"^\[\s*\d+\.\ds\] requests \d+ ok \d+ failed \d+", stdout, re.M
+    )  # status lines
     assert "Traceback" not in stderr
 
 
@@ -144,4 +149,80 @@ def test_sigint_mid_run_prints_the_summary_and_exits_0_without_a_traceback() -> 
     assert process.returncode == 0, stderr
     assert "Summary" in stdout
     assert "stopped by Ctrl-C" in stdout
+    assert "Traceback" not in stderr
+
+
+# ---------------------------------------------------------------- demo --serve
+
+
+async def _served_url(output: io.StringIO, server: asyncio.Task[DemoSummary]) -> str:
+    """The proxy's address, once the demo has printed it."""
+    for _ in range(500):
+        match = re.search(r"on (http://127\.0\.0\.1:\d+) \(key ", output.getvalue())
+        if match:
+            return match.group(1)
+        if server.done():
+            server.result()
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the demo proxy never announced its address: {output.getvalue()!r}")
+
+
+async def test_serve_demo_answers_mistral_requests_and_summarises_them() -> None:
+    console, output = _quiet_console()
+    stop = StopSignal()
+    server = asyncio.create_task(run_serve_demo(ServeOptions(port=0, live=False), console, stop))
+    url = await _served_url(output, server)
+    body = example_request()
+    async with httpx.AsyncClient(base_url=url, timeout=20) as client:
+        bearer = {"Authorization": f"Bearer {DEMO_PROXY_KEY}"}
+        answers = await asyncio.gather(
+            *(client.post("/v1/ocr", json=body, headers=bearer) for _ in range(30))
+        )
+        refused = await client.post("/v1/ocr", json=body)
+    stop.request()
+    summary = await asyncio.wait_for(server, 30)
+
+    assert [answer.status_code for answer in answers] == [200] * 30
+    assert all(len(answer.json()["pages"]) == 2 for answer in answers)
+    assert refused.status_code == 401
+    assert summary.sent == summary.succeeded == 30  # the refused request never reached the router
+    assert sum(d.attempts for d in summary.deployments.values()) == summary.sent + summary.retries
+    assert summary.interrupted
+    text = output.getvalue()
+    assert f"Bearer {DEMO_PROXY_KEY}" in text and "curl -s " in text
+    assert "Summary" in text
+
+
+async def test_serve_demo_ends_after_its_duration_and_frees_the_port() -> None:
+    console, output = _quiet_console()
+    server = asyncio.create_task(
+        run_serve_demo(ServeOptions(port=0, duration_s=0.5, live=False), console)
+    )
+    url = await _served_url(output, server)
+    summary = await asyncio.wait_for(server, 30)
+
+    assert not summary.interrupted and summary.sent == 0
+    async with httpx.AsyncClient(base_url=url, timeout=5) as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.get("/health/liveness")
+
+
+def test_serve_demo_process_prints_a_curl_command_that_works_and_stops_on_sigint() -> None:
+    process = _demo_process("--serve", "--port", "0")
+    assert process.stdout is not None
+    lines = [process.stdout.readline() for _ in range(3)]
+    curl = shlex.split(lines[2])
+    assert curl[:2] == ["curl", "-s"], lines
+    answer = subprocess.run(
+        [*curl, "-w", "\n%{http_code}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+
+    assert answer.stdout.rsplit("\n", 1)[1] == "200", answer
+    assert process.returncode == 0, stderr
+    assert "1 of 1 requests succeeded" in stdout
     assert "Traceback" not in stderr
