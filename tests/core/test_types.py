@@ -189,3 +189,12 @@ def test_to_wire_conforms_to_the_spec(validate_spec: object) -> None:
     wire = minimal.to_wire()
     assert wire["brand_new"] is True
     validate_spec(wire, "OCRResponse")  # type: ignore[operator]
+
+
+def test_the_vendored_spec_is_the_projects_spec() -> None:
+    tests = Path(__file__).parents[1]
+    shared = tests.parents[1] / "shared/spec/mistral-ocr-openapi.yaml"
+    vendored = tests / "spec/mistral-ocr-openapi.yaml"
+    if not shared.is_file():
+        pytest.skip(f"no project spec beside the repository ({shared}) to compare with")
+    assert vendored.read_bytes() == shared.read_bytes()
