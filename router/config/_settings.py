@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
+from urllib.parse import quote
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -38,8 +39,8 @@ ROUTER_SETTINGS_IGNORED: Mapping[str, str] = {
     "retry_after": "waits between retries come from backoff_initial/backoff_max and Retry-After",
     "client_ttl": "the Router keeps one HTTP connection pool for its lifetime",
 }
-# Shared state would change what several routers know of each other: refusing is honest.
-REDIS_SETTINGS = ("redis_host", "redis_port", "redis_password", "redis_url", "redis_db")
+# LiteLLM's way to name the Redis server, mapped onto `redis_url` (ours, and LiteLLM's too).
+REDIS_PARTS = ("redis_host", "redis_port", "redis_password", "redis_db")
 # Anything else LiteLLM has (model_group_alias, retry_policy, disable_cooldowns, ...) is an error:
 # ignoring it would route differently from what the file says.
 
@@ -62,6 +63,26 @@ def _drop_ignored(data: Any, ignored: Mapping[str, str], section: str) -> Any:
         if key in kept:
             del kept[key]
             log_ignored(section, key, ignored[key])
+    return kept
+
+
+def _redis_parts_to_url(data: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    """LiteLLM's `redis_host`/`redis_port`/`redis_password`/`redis_db` as one `redis_url`."""
+    parts = [key for key in REDIS_PARTS if key in data]
+    if not parts:
+        return data
+    if "redis_url" in data:
+        raise ValueError(f"give redis_url or {', '.join(parts)}, not both")
+    if "redis_host" not in data:
+        raise ValueError(f"{', '.join(parts)} without redis_host: give redis_host (or redis_url)")
+    kept = {key: value for key, value in data.items() if key not in REDIS_PARTS}
+    password = data.get("redis_password")
+    if isinstance(password, SecretStr):
+        password = password.get_secret_value()
+    auth = f":{quote(str(password), safe='')}@" if password else ""
+    port = data.get("redis_port") or 6379
+    database = data.get("redis_db") or 0
+    kept["redis_url"] = f"redis://{auth}{data['redis_host']}:{port}/{database}"
     return kept
 
 
@@ -117,17 +138,18 @@ class RouterSettings(ConfigModel):
     budgets: list[BudgetSpec] = Field(default_factory=list)
     # Seed of the strategies' randomness; None: unpredictable (set it for reproducible tests).
     seed: int | None = None
+    # Shared state (router/state/redis/): routers with the same `name` on the same Redis share
+    # cooldowns, quotas, in-flight counts and costs. None: each router keeps its own, in memory.
+    redis_url: SecretStr | None = None  # may hold a password: never printed
+    # The router's name (the prefix of its Redis keys); None: derived from its deployment ids,
+    # so that processes serving the same config share without being told to.
+    name: str | None = Field(default=None, min_length=1, pattern=r"^[^\s{}]+$")
 
     @model_validator(mode="before")
     @classmethod
     def _litellm_keys(cls, data: Any) -> Any:
         if isinstance(data, Mapping):
-            redis = [key for key in REDIS_SETTINGS if key in data]
-            if redis:
-                raise ValueError(
-                    f"{', '.join(redis)}: shared Redis state is not available yet; remove these "
-                    "keys (each router keeps its state in memory)"
-                )
+            data = _redis_parts_to_url(data)
             data = _drop_ignored(data, ROUTER_SETTINGS_IGNORED, cls.config_section)
         return data
 

@@ -247,15 +247,6 @@ def test_bad_router_settings_name_the_field(settings: dict[str, Any], expected: 
     assert expected in str(caught.value)
 
 
-def test_redis_settings_say_shared_state_is_not_available_without_the_password() -> None:
-    with pytest.raises(ConfigError) as caught:
-        RouterSettings.model_validate({"redis_host": "cache", "redis_password": "redis-pw-value"})
-
-    message = str(caught.value)
-    assert "redis_host, redis_password: shared Redis state is not available yet" in message
-    assert "redis-pw-value" not in message
-
-
 def test_general_settings_refuse_unknown_keys_and_empty_master_key() -> None:
     with pytest.raises(ConfigError) as caught:
         GeneralSettings.model_validate({"database_url": "postgres://u:pw@db", "master_key": ""})
@@ -331,3 +322,33 @@ def test_missing_file_is_named(tmp_path: Any) -> None:
 def test_file_that_is_not_a_mapping_is_refused(write_yaml: Any) -> None:
     with pytest.raises(ConfigError, match=r"expected a mapping with a model_list, got list"):
         load_config(write_yaml("- just\n- a list\n"))
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (
+            {"redis_url": "redis://a:6379/0", "redis_host": "b", "redis_password": "pw-x1"},
+            "give redis_url or redis_host, redis_password, not both",
+        ),
+        ({"redis_port": 6380, "redis_password": "pw-x1"}, "without redis_host"),
+    ],
+)
+def test_redis_settings_that_contradict_each_other_are_named_without_the_password(
+    settings: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        RouterSettings.model_validate(settings)
+
+    assert expected in str(caught.value)
+    assert "pw-x1" not in str(caught.value)
+
+
+def test_a_shared_state_that_is_not_a_redis_url_is_a_config_error() -> None:
+    from router import Router
+
+    with pytest.raises(ConfigError, match="a shared state is a Redis URL"):
+        Router(
+            [{"model_name": "ocr", "model": "mistral/mistral-ocr-latest", "api_key": "k"}],
+            state="postgres://db/0",
+        )
