@@ -11,6 +11,10 @@ waits for capacity (up to the request's deadline) rather than rejecting the requ
   asks for the whole document, whose size is unknown until the answer) and the difference with
   the pages actually processed is counted when it ends. A single request larger than the whole
   quota is admitted when the window is empty, or it could never be served.
+
+On a state shared by several processes (router/state/redis/), the rpm and page windows are
+booked with `reserve` (one atomic check-and-add on the shared store) so that the processes
+together hold the quota, not each of them.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from router.deployment import Deployment
-from router.state.base import RouterState
+from router.state.base import ExactWindows, RouterState
 
 WINDOW_SECONDS = 60.0  # rpm and pages_per_minute are per minute, as providers state their quotas
 
@@ -39,6 +43,10 @@ def _usage_key(deployment_id: str) -> str:
     return f"usage:{deployment_id}"
 
 
+def _has_quota(deployment: Deployment) -> bool:
+    return deployment.rpm is not None or deployment.pages_per_minute is not None
+
+
 def estimated_pages(page_indexes: list[int] | None) -> int:
     """The pages a request reserves before its answer tells the real count."""
     return len(page_indexes) if page_indexes else 1
@@ -49,6 +57,8 @@ class Limits:
 
     def __init__(self, state: RouterState) -> None:
         self._state = state
+        # A shared state books quota windows atomically across processes (`reserve`).
+        self._exact = state if isinstance(state, ExactWindows) else None
 
     def check(self, deployment: Deployment, pages: int, now: float) -> LimitCheck:
         if deployment.max_concurrency is not None:
@@ -71,8 +81,27 @@ class Limits:
     def acquire(self, deployment: Deployment, pages: int, now: float) -> None:
         """Book one request of `pages` pages (call right after choosing, with no await between)."""
         self._state.add_in_flight(deployment.id, 1)
-        if deployment.rpm is not None or deployment.pages_per_minute is not None:
+        if self._exact is None and _has_quota(deployment):
             self._state.add_to_window(_usage_key(deployment.id), now, 1, pages)
+
+    def needs_reservation(self, deployment: Deployment) -> bool:
+        """Whether `reserve` must confirm the booking (a shared state and a quota)."""
+        return self._exact is not None and _has_quota(deployment)
+
+    async def reserve(self, deployment: Deployment, pages: int, now: float) -> bool:
+        """Book the request in the deployment's quota window atomically across every process
+        sharing the state (after `acquire`); False when the quota is full (then `release`)."""
+        if self._exact is None or not _has_quota(deployment):
+            return True
+        return await self._exact.reserve_window(
+            _usage_key(deployment.id),
+            now,
+            1,
+            pages,
+            max_requests=deployment.rpm,
+            max_pages=deployment.pages_per_minute,
+            window_seconds=WINDOW_SECONDS,
+        )
 
     def release(self, deployment: Deployment, reserved: int, processed: int, now: float) -> None:
         """The request ended; `processed` pages were served (0 on failure)."""

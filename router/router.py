@@ -39,6 +39,7 @@ caller is used on the caller's loop and never closed by the router.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import random
 import threading
@@ -47,7 +48,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from os import PathLike
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
@@ -55,7 +56,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from router.config import RouterSettings, build_deployments, load_config
 from router.cost import CostLedger, CostReport, exact_price
 from router.deployment import Deployment
-from router.errors import InvalidRequestError, OCRRouterError, RequestTimeoutError
+from router.errors import ConfigError, InvalidRequestError, OCRRouterError, RequestTimeoutError
 from router.events import Hook, RouterEvent, describe_error, emit
 from router.health import Availability, CircuitBreaker, HealthPolicy
 from router.limits import Limits, estimated_pages
@@ -64,6 +65,9 @@ from router.state.base import RouterState
 from router.state.memory import DEFAULT_RECORD_TTL, MemoryState
 from router.strategies import create_strategy
 from router.types import Attempt, CallInfo, OCRRequest, OCRResponse
+
+if TYPE_CHECKING:
+    from router.state.redis import RedisState  # the optional extra `redis`
 
 T = TypeVar("T")
 
@@ -150,7 +154,10 @@ class Router:
             the router); by default the router owns its pools.
         transport: the transport of the router's own pools (tests plug a fake's here).
         hooks: callables given each `RouterEvent`.
-        state: where counters live (`MemoryState` by default; share one to share what is learnt).
+        state: where counters live: `MemoryState` by default (share one object to share what is
+            learnt in one process), or a Redis URL ("redis://host:6379/0", also the setting
+            `redis_url`) to share it with every router of the same `name` setting (default: a
+            digest of the deployment ids) in any process (router/state/redis/).
         clock: seconds, for cooldowns, windows and deadlines (`time.time`; tests pass a fake).
     """
 
@@ -161,7 +168,7 @@ class Router:
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         hooks: Sequence[Hook] = (),
-        state: RouterState | None = None,
+        state: RouterState | str | None = None,
         clock: Callable[[], float] = time.time,
         **settings: Any,
     ) -> None:
@@ -173,7 +180,14 @@ class Router:
         settings_.validate_against(self._groups)
         self._clock = clock
         record_ttl = max(DEFAULT_RECORD_TTL, 4 * settings_.max_cooldown_time)
-        self._state: RouterState = state or MemoryState(clock=clock, record_ttl=record_ttl)
+        self._close_state: Callable[[], None] | None = None  # set when the router made it
+        if isinstance(state, str) or (state is None and settings_.redis_url is not None):
+            url = state if isinstance(state, str) else _secret(settings_.redis_url)
+            shared = _redis_state(url, settings_.name, self._deployments, clock, record_ttl)
+            self._state: RouterState = shared
+            self._close_state = shared.close
+        else:
+            self._state = state or MemoryState(clock=clock, record_ttl=record_ttl)
         rng = random.Random(settings_.seed) if settings_.seed is not None else None
         self._strategy = create_strategy(settings_.routing_strategy, self._state, rng=rng)
         self._health = CircuitBreaker(
@@ -561,7 +575,19 @@ class Router:
                 if candidates:
                     deployment = self._strategy.choose(candidates)
                     # Booked with no await in between, so no other request takes the same slot.
-                    self._limits.acquire(deployment, estimated_pages(job.request.page_indexes), now)
+                    pages = estimated_pages(job.request.page_indexes)
+                    self._limits.acquire(deployment, pages, now)
+                    if self._limits.needs_reservation(deployment):
+                        # A shared state: one atomic round trip books the quota across
+                        # processes; refused, the local copy now shows it full: choose again.
+                        try:
+                            reserved = await self._limits.reserve(deployment, pages, now)
+                        except BaseException:
+                            self._limits.release(deployment, pages, 0, now)
+                            raise
+                        if not reserved:
+                            self._limits.release(deployment, pages, 0, now)
+                            continue
                     served = True
                     return deployment, self._health.begin(deployment.id, now)
                 returns = [o.until for o in out.values() if o.until is not None]
@@ -663,10 +689,15 @@ class Router:
         if client is not None:
             await client.aclose()
         self._close_other_pools()
+        if self._close_state is not None:
+            # Pushes what is pending to Redis (bounded wait): off this loop, it blocks.
+            await asyncio.get_running_loop().run_in_executor(None, self._close_state)
 
     def close(self) -> None:
         """`aclose` for synchronous code."""
         self._close_other_pools()
+        if self._close_state is not None:
+            self._close_state()
 
     def _close_other_pools(self) -> None:
         """Close each pool on its own loop where it can be; a closed loop took its pool along."""
@@ -712,6 +743,35 @@ class Router:
         groups = getattr(self, "_groups", {})  # complete even if __init__ failed half-way
         listed = ", ".join(f"{name}: {len(members)}" for name, members in groups.items())
         return f"Router({listed})"
+
+
+def _secret(value: Any) -> str:
+    return str(value.get_secret_value())
+
+
+def _redis_state(
+    url: str,
+    name: str | None,
+    deployments: Sequence[Deployment],
+    clock: Callable[[], float],
+    record_ttl: float,
+) -> RedisState:
+    """A `RedisState` for `url`, named `name` or after the deployment ids (same config, same
+    name: processes serving one config share without being told to)."""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("a shared state is a Redis URL: redis://host:6379/0 (or rediss://)")
+    try:
+        from router.state.redis import RedisState
+    except ImportError as error:
+        raise ConfigError(
+            f"shared state needs the redis package: pip install 'ocr-router[redis]' ({error})"
+        ) from None
+    if name is None:
+        ids = "\n".join(sorted(deployment.id for deployment in deployments))
+        name = hashlib.sha256(ids.encode()).hexdigest()[:12] if ids else "default"
+    return RedisState(
+        url, name=name, clock=clock, record_ttl=record_ttl, deployments=[d.id for d in deployments]
+    )
 
 
 def _lowest_tier(deployments: list[Deployment]) -> list[Deployment]:

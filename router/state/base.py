@@ -3,8 +3,8 @@
 In flight counts, latency estimates, health (failures, cooldowns, half-open probes), usage windows
 (rpm, pages per minute, the retry budget), cost totals and budget spend all go through this small
 interface, so that where they are kept is a choice of deployment, not of the router's code. In
-memory (`MemoryState`) one process has its own view; a shared backend (Redis, a later issue) gives
-several router processes one view, without a line of `router.py` changing.
+memory (`MemoryState`) one process has its own view; a shared backend (`RedisState`,
+router/state/redis/) gives several router processes one view.
 
 Why every method is synchronous: the router reads this state on every attempt (candidates,
 strategy, limits), so reads must cost a dictionary lookup, not a network round trip. A shared
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 HealthStatus = str  # "healthy", "cooling" or "half-open"
 
@@ -99,4 +99,36 @@ class RouterState(Protocol):
     def spend(self, key: str) -> Decimal: ...
 
 
-__all__ = ["CostTotals", "HealthRecord", "HealthStatus", "RouterState", "WindowTotals"]
+@runtime_checkable
+class ExactWindows(Protocol):
+    """What a shared state adds so that quotas hold across processes (router/state/redis/).
+
+    A local check then add cannot hold an `rpm` quota across processes: two of them may both see
+    the last free slot. A state that has `reserve_window` checks and adds in one atomic step;
+    the router awaits it once per attempt on a deployment with a quota (the one round trip a
+    request may wait on), instead of adding to the window with `add_to_window`.
+    """
+
+    async def reserve_window(
+        self,
+        key: str,
+        now: float,
+        requests: int,
+        pages: int,
+        *,
+        max_requests: int | None,
+        max_pages: int | None,
+        window_seconds: float,
+    ) -> bool:
+        """Add to the window unless that would break a maximum; whether it was added."""
+        ...
+
+
+__all__ = [
+    "CostTotals",
+    "ExactWindows",
+    "HealthRecord",
+    "HealthStatus",
+    "RouterState",
+    "WindowTotals",
+]

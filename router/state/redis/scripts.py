@@ -1,0 +1,161 @@
+"""The Lua scripts the Redis state runs: each one is a read-modify-write that must be atomic.
+
+Why Lua rather than MULTI/WATCH: a script runs on the server as one step, so a check-and-add on
+a rate window (several processes racing for the last slot of an `rpm` quota) needs one round
+trip and can never be interleaved; WATCH would retry under contention, costing round trips on
+exactly the hot keys. Every script also prunes what has expired and refreshes its key's TTL, so
+the keys stay bounded without a janitor process.
+"""
+
+from __future__ import annotations
+
+# KEYS[1]: a window hash, fields "r<second>" (requests) and "p<second>" (pages) per 1-second
+# bucket. ARGV: bucket second, requests, pages, max requests (-1: none), max pages (-1: none),
+# now, retention seconds, TTL ms. Adds (requests, pages) to the bucket unless that would break
+# a maximum (the same rule as router/limits.py: at `rpm` requests the window is full; a page
+# quota is full when pages are counted and these pages would pass it). Returns
+# {admitted (1/0), second, requests, pages, second, requests, pages, ...} for live buckets.
+WINDOW = """
+local bucket = ARGV[1]
+local add_r = tonumber(ARGV[2])
+local add_p = tonumber(ARGV[3])
+local max_r = tonumber(ARGV[4])
+local max_p = tonumber(ARGV[5])
+local now = tonumber(ARGV[6])
+local retention = tonumber(ARGV[7])
+local fields = redis.call('HGETALL', KEYS[1])
+local seconds = {}
+local total_r, total_p = 0, 0
+for i = 1, #fields, 2 do
+  local name = fields[i]
+  local second = tonumber(string.sub(name, 2))
+  if second + retention <= now then
+    redis.call('HDEL', KEYS[1], name)
+  else
+    local value = tonumber(fields[i + 1])
+    local entry = seconds[second]
+    if entry == nil then
+      entry = {0, 0}
+      seconds[second] = entry
+    end
+    if string.sub(name, 1, 1) == 'r' then
+      entry[1] = entry[1] + value
+      total_r = total_r + value
+    else
+      entry[2] = entry[2] + value
+      total_p = total_p + value
+    end
+  end
+end
+local admitted = 1
+if max_r >= 0 and total_r + add_r > max_r then
+  admitted = 0
+end
+if max_p >= 0 and total_p > 0 and total_p + add_p > max_p then
+  admitted = 0
+end
+if admitted == 1 and (add_r ~= 0 or add_p ~= 0) then
+  local second = tonumber(bucket)
+  redis.call('HINCRBY', KEYS[1], 'r' .. bucket, add_r)
+  redis.call('HINCRBY', KEYS[1], 'p' .. bucket, add_p)
+  local entry = seconds[second]
+  if entry == nil then
+    entry = {0, 0}
+    seconds[second] = entry
+  end
+  entry[1] = entry[1] + add_r
+  entry[2] = entry[2] + add_p
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[8])
+end
+local out = {admitted}
+for second, entry in pairs(seconds) do
+  table.insert(out, second)
+  table.insert(out, entry[1])
+  table.insert(out, entry[2])
+end
+return out
+"""
+
+# KEYS[1]: a ledger hash. ARGV: field prefix, requests, pages, unpriced requests, whole
+# dollars, pico-dollars (< 10**12), TTL seconds (0: none). Money is kept as two integers with a
+# carry, so sums are exact (to the pico-dollar) and never overflow: INCRBYFLOAT would round.
+ADD_COST = """
+local prefix = ARGV[1]
+local key = KEYS[1]
+if ARGV[2] ~= '0' then redis.call('HINCRBY', key, prefix .. 'requests', ARGV[2]) end
+if ARGV[3] ~= '0' then redis.call('HINCRBY', key, prefix .. 'pages', ARGV[3]) end
+if ARGV[4] ~= '0' then redis.call('HINCRBY', key, prefix .. 'unpriced', ARGV[4]) end
+redis.call('HINCRBY', key, prefix .. 'usd_d', ARGV[5])
+local picos = redis.call('HINCRBY', key, prefix .. 'usd_p', ARGV[6])
+if picos >= 1000000000000 then
+  redis.call('HINCRBY', key, prefix .. 'usd_p', '-1000000000000')
+  redis.call('HINCRBY', key, prefix .. 'usd_d', 1)
+end
+if ARGV[7] ~= '0' then redis.call('EXPIRE', key, ARGV[7]) end
+return 1
+"""
+
+# KEYS[1]: a hash of one value per process, "value|expiry ms". ARGV: process id, value ("" to
+# withdraw it), now ms, expiry ms of this value, key TTL ms. Publishes this process's value and
+# returns the live values of the other processes, dropping those whose lease has expired (a
+# process that died stops refreshing its lease, so its in-flight count vanishes with it).
+PUBLISH = """
+local me = ARGV[1]
+local now = tonumber(ARGV[3])
+if ARGV[2] == '' then
+  redis.call('HDEL', KEYS[1], me)
+else
+  redis.call('HSET', KEYS[1], me, ARGV[2] .. '|' .. ARGV[4])
+end
+local fields = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #fields, 2 do
+  if fields[i] ~= me then
+    local value = fields[i + 1]
+    local bar = string.find(value, '|', 1, true)
+    local expiry = tonumber(string.sub(value, bar + 1))
+    if expiry <= now then
+      redis.call('HDEL', KEYS[1], fields[i])
+    else
+      table.insert(out, string.sub(value, 1, bar - 1))
+    end
+  end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+end
+return out
+"""
+
+# KEYS[1]: a deployment's health record (JSON). ARGV: the new record ("" to clear it), now
+# (seconds), TTL ms. A live cooldown is replaced only by a later one: a process whose copy was
+# stale (it had not seen another's cooldown yet) must not clear or shorten it. A cooldown that
+# has passed may be cleared (a half-open probe succeeded) or replaced. Returns the stored record.
+HEALTH = """
+local now = tonumber(ARGV[2])
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  local old = cjson.decode(stored)
+  local old_until = old['cooldown_until']
+  if type(old_until) == 'number' and old_until > now then
+    local new_until = 0
+    if ARGV[1] ~= '' then
+      local new = cjson.decode(ARGV[1])
+      if type(new['cooldown_until']) == 'number' then new_until = new['cooldown_until'] end
+    end
+    if new_until < old_until then
+      return stored
+    end
+  end
+end
+if ARGV[1] == '' then
+  redis.call('DEL', KEYS[1])
+  return false
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return ARGV[1]
+"""
+
+__all__ = ["ADD_COST", "HEALTH", "PUBLISH", "WINDOW"]

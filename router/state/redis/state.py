@@ -1,0 +1,701 @@
+"""`RedisState`: one view of the router's memory shared by every process that names the same router.
+
+Several proxy replicas (or service instances embedding a Router) each learn on their own that a
+deployment is failing, and together overrun a provider's quota. Redis, a store teams already run,
+gives them one view. The router's code does not change: this class is a `RouterState`.
+
+How it stays off the hot path. Reads answer from a local copy, refreshed by ONE background task
+per process (on its own thread and event loop, so it serves every loop the router runs on):
+every `staleness` seconds (0.5 s by default: a cooldown set by one process is honoured by all
+within about a second) it sends one pipeline that pushes this process's pending writes and reads
+back the shared state. Writes are applied to the local copy at once and queued for that pipeline;
+a health change (a cooldown) wakes the task at once instead of waiting for its turn.
+
+What is exact, and how:
+
+- `rpm` and `pages_per_minute` windows: `reserve_window` is awaited by the router after it chooses
+  a deployment with a quota: one Lua script checks and adds in one step, so processes racing for
+  the last slot cannot both get it. It is the only Redis round trip a request waits on.
+- Costs and budget spend: increments (integers; money as whole dollars and pico-dollars with a
+  carry, so sums are exact and never overflow), pushed by the background task and added on the
+  server; nothing is ever overwritten, so a total is the exact sum over processes.
+
+What is shared, with the staleness bound: health records (cooldowns and failure streaks, one key
+per deployment with a TTL; a live cooldown is only replaced by a later one), in-flight counts (per
+process, as leases: each value carries an expiry refreshed by every sync, so a process that dies
+stops counting after `lease_seconds`), and latency estimates (each process publishes its own;
+`seconds_per_page` is their mean).
+
+Keys (prefix `ocr-router:<name>:`), bounded: `health:<id>`, `inflight:<id>` and `latency:<id>`
+(one per deployment, fields one per live process), `window:<key>` (one per deployment with a quota
+and two for the retry budget, fields one per second of the window), `costs` (one hash, fields per
+deployment, group and provider), `spend:<budget>:<period>` (one per budget and period, expiring
+40 days after its last write). Every key has a TTL except `costs` and the `total` budgets.
+
+A Redis outage never fails a request: the task logs the degradation once, keeps every write in
+its queue (windows pruned to their length, costs summed per key, health the latest per
+deployment: bounded), answers from the local copy, `reserve_window` falls back to the local
+window, and reconnects with exponential backoff (0.1 s to 5 s). When Redis is back, the first
+pipeline re-pushes the queue and re-reads everything: the processes share one view again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from router.state.base import CostTotals, HealthRecord, WindowTotals
+from router.state.memory import DEFAULT_RECORD_TTL, MemoryState
+from router.state.redis import scripts
+
+logger = logging.getLogger("router.state.redis")
+
+DEFAULT_STALENESS = 0.5  # seconds between syncs: every view is at most ~1 s old
+DEFAULT_LEASE_SECONDS = 10.0  # a dead process's in-flight count vanishes after this
+DEFAULT_TIMEOUT = 0.5  # seconds for one Redis command: a hung server must not hold requests
+MIN_WINDOW_RETENTION = 60.0  # windows keep a minute of buckets: rpm/pages_per_minute need it
+SPEND_TTL_SECONDS = 40 * 86400  # a budget period's spend outlives the longest period (a month)
+BACKOFF_FIRST, BACKOFF_MAX = 0.1, 5.0  # reconnect attempts: fast at first, then every 5 s
+CLOSE_TIMEOUT = 2.0  # seconds `close()` waits for the last push of pending writes
+PICO = 10**12  # money is exact to the pico-dollar
+RESERVE_POOL_SIZE = 16  # connections per process: reservations queue briefly rather than flood
+
+_TRANSIENT = (RedisError, OSError, asyncio.TimeoutError)
+
+
+def _split_usd(usd: Decimal) -> tuple[int, int]:
+    picos = int((usd * PICO).to_integral_value(rounding=ROUND_HALF_EVEN))
+    return divmod(picos, PICO)
+
+
+def _join_usd(dollars: Any, picos: Any) -> Decimal:
+    return Decimal(int(dollars or 0)) + Decimal(int(picos or 0)) / PICO
+
+
+@dataclass
+class _CostDelta:
+    requests: int = 0
+    pages: int = 0
+    unpriced: int = 0
+    usd: Decimal = Decimal(0)
+
+
+def _plus(totals: CostTotals, delta: _CostDelta) -> CostTotals:
+    return CostTotals(
+        requests=totals.requests + delta.requests,
+        pages=totals.pages + delta.pages,
+        usd=totals.usd + delta.usd,
+        priced=totals.priced and delta.unpriced == 0,
+    )
+
+
+class RedisState:
+    """A `RouterState` shared through Redis (see the module docstring).
+
+    Args:
+        url: `redis://[:password@]host:port/db` (never logged: it may hold a password).
+        name: the router's name; routers with the same name share state.
+        staleness: seconds between syncs with Redis (the bound on how old a read may be).
+        lease_seconds: how long an in-flight count outlives the last sync of its process.
+        record_ttl: how long a health record lives untouched (as in `MemoryState`).
+        clock: the router's clock (wall time: records are compared across processes).
+        timeout: seconds for one Redis command before the state degrades to local.
+        deployments: ids to read from the start (others are read once asked about).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str = "default",
+        staleness: float = DEFAULT_STALENESS,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        record_ttl: float = DEFAULT_RECORD_TTL,
+        clock: Callable[[], float] = time.time,
+        timeout: float = DEFAULT_TIMEOUT,
+        deployments: Iterable[str] = (),
+    ) -> None:
+        if not staleness > 0 or not lease_seconds > staleness:
+            raise ValueError("staleness must be positive and lease_seconds longer than it")
+        self.name = name
+        self.staleness = staleness
+        self.lease_seconds = lease_seconds
+        self._prefix = f"ocr-router:{name}:"
+        self._process = uuid.uuid4().hex[:16]
+        self._clock = clock
+        self._record_ttl = record_ttl
+        self._lock = threading.RLock()
+        # This process's own figures (in flight, latency) and the local copy of health records.
+        self._local = MemoryState(clock=clock, record_ttl=record_ttl)
+        self._others_in_flight: dict[str, int] = {}
+        self._others_latency: dict[str, list[float]] = {}
+        self._deployments: set[str] = set(deployments)  # read from the first sync on
+        # Health writes not yet pushed: id -> (sequence number, record or None).
+        self._health_pending: dict[str, tuple[int, HealthRecord | None]] = {}
+        self._sequence = 0
+        # Windows: what Redis said (base) plus what this process added since (pending).
+        self._window_base: dict[str, dict[int, list[int]]] = {}
+        self._window_pending: dict[str, dict[int, list[int]]] = {}
+        self._window_lengths: dict[str, float] = {}
+        self._cost_base: dict[str, CostTotals] = {}
+        self._cost_pending: dict[str, _CostDelta] = {}
+        self._spend_base: dict[str, Decimal] = {}
+        self._spend_pending: dict[str, Decimal] = {}
+        self._spend_used: dict[str, float] = {}  # spend key -> when last used (old periods go)
+        self._connected = False
+        self._degraded = False
+        self._closed = False
+        self._synced = threading.Condition(self._lock)
+        self._sync_count = 0
+        self._attempts = 0  # syncs tried, successful or not
+        self._timeout = timeout
+        self._url = url
+        self._client: aioredis.Redis
+        self._loop = asyncio.new_event_loop()
+        self._wake: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run_loop, name=f"ocr-router-redis-{name}", daemon=True
+        )
+        self._thread.start()
+        self._ready.wait()
+        # Start from the shared view (a cooldown set by another process), unless Redis does
+        # not answer at once: then the first requests run on local state, as in an outage.
+        with self._synced:
+            self._synced.wait_for(lambda: self._attempts > 0, timeout * 4)
+
+    def __repr__(self) -> str:
+        state = "connected" if self._connected else "degraded" if self._degraded else "starting"
+        return f"RedisState(name={self.name!r}, {state})"  # never the URL: it may hold a password
+
+    @property
+    def connected(self) -> bool:
+        """Whether the last sync with Redis succeeded."""
+        return self._connected
+
+    # ------------------------------------------------------------------ load
+
+    def in_flight(self, deployment_id: str) -> int:
+        with self._lock:
+            self._deployments.add(deployment_id)
+            return self._local.in_flight(deployment_id) + self._others_in_flight.get(
+                deployment_id, 0
+            )
+
+    def add_in_flight(self, deployment_id: str, delta: int) -> None:
+        with self._lock:
+            self._deployments.add(deployment_id)
+            self._local.add_in_flight(deployment_id, delta)
+
+    def seconds_per_page(self, deployment_id: str) -> float | None:
+        with self._lock:
+            self._deployments.add(deployment_id)
+            estimates = list(self._others_latency.get(deployment_id, ()))
+            own = self._local.seconds_per_page(deployment_id)
+        if own is not None:
+            estimates.append(own)
+        return sum(estimates) / len(estimates) if estimates else None
+
+    def observe_latency(self, deployment_id: str, seconds_per_page: float, now: float) -> None:
+        with self._lock:
+            self._deployments.add(deployment_id)
+            self._local.observe_latency(deployment_id, seconds_per_page, now)
+
+    def observe_failure(self, deployment_id: str, now: float) -> None:
+        with self._lock:
+            self._deployments.add(deployment_id)
+            self._local.observe_failure(deployment_id, now)
+
+    # ------------------------------------------------------------------ health
+
+    def health_record(self, deployment_id: str) -> HealthRecord | None:
+        with self._lock:
+            self._deployments.add(deployment_id)
+            return self._local.health_record(deployment_id)
+
+    def set_health_record(self, deployment_id: str, record: HealthRecord | None) -> None:
+        with self._lock:
+            self._deployments.add(deployment_id)
+            self._local.set_health_record(deployment_id, record)
+            self._sequence += 1
+            self._health_pending[deployment_id] = (self._sequence, record)
+        self._wake_soon()  # a cooldown is worth telling the others at once
+
+    # ------------------------------------------------------------------ windows
+
+    def add_to_window(self, key: str, now: float, requests: int, pages: int = 0) -> None:
+        with self._lock:
+            self._add_pending_window(key, math.floor(now) + 1, requests, pages)
+
+    def _add_pending_window(self, key: str, second: int, requests: int, pages: int) -> None:
+        buckets = self._window_pending.setdefault(key, {})
+        bucket = buckets.setdefault(second, [0, 0])
+        bucket[0] += requests
+        bucket[1] += pages
+
+    def window_totals(self, key: str, now: float, window_seconds: float) -> WindowTotals:
+        with self._lock:
+            self._window_lengths[key] = max(window_seconds, self._window_lengths.get(key, 0.0))
+            requests = pages = 0
+            oldest: int | None = None
+            for source in (self._window_base.get(key), self._window_pending.get(key)):
+                if not source:
+                    continue
+                for second in list(source):
+                    if second + self._retention(key) <= now:
+                        del source[second]  # pruned: kept no longer than any reader needs
+                        continue
+                    if second + window_seconds <= now:
+                        continue
+                    counts = source[second]
+                    requests += counts[0]
+                    pages += counts[1]
+                    oldest = second if oldest is None else min(oldest, second)
+        if oldest is None and requests == 0 and pages == 0:
+            return WindowTotals()
+        return WindowTotals(
+            requests=requests, pages=pages, oldest=None if oldest is None else float(oldest)
+        )
+
+    def _retention(self, key: str) -> float:
+        return max(self._window_lengths.get(key, 0.0), MIN_WINDOW_RETENTION)
+
+    async def reserve_window(
+        self,
+        key: str,
+        now: float,
+        requests: int,
+        pages: int,
+        *,
+        max_requests: int | None,
+        max_pages: int | None,
+        window_seconds: float,
+    ) -> bool:
+        """Add (requests, pages) to the window unless that breaks a maximum, atomically across
+        every process: one Lua script, one round trip. Falls back to the local copy while Redis
+        is unreachable. Returns whether it was added."""
+        second = math.floor(now) + 1
+        with self._lock:
+            self._window_lengths[key] = max(window_seconds, self._window_lengths.get(key, 0.0))
+            connected = self._connected and not self._closed
+        if connected:
+            args = (second, requests, pages, max_requests, max_pages, now, self._retention(key))
+            try:
+                reply = await asyncio.wrap_future(
+                    asyncio.run_coroutine_threadsafe(self._reserve_remote(key, *args), self._loop)
+                )
+            except _TRANSIENT as error:
+                self._mark_degraded(error)
+            else:
+                admitted, buckets = _parse_window(reply)
+                with self._lock:
+                    self._window_base[key] = buckets
+                return admitted
+        with self._lock:
+            totals = self.window_totals(key, now, window_seconds)
+            if max_requests is not None and totals.requests + requests > max_requests:
+                return False
+            if max_pages is not None and totals.pages > 0 and totals.pages + pages > max_pages:
+                return False
+            self._add_pending_window(key, second, requests, pages)  # re-pushed when Redis is back
+            return True
+
+    async def _reserve_remote(
+        self,
+        key: str,
+        second: int,
+        requests: int,
+        pages: int,
+        max_requests: int | None,
+        max_pages: int | None,
+        now: float,
+        retention: float,
+    ) -> Any:
+        return await self._client.eval(
+            scripts.WINDOW,
+            1,
+            self._prefix + "window:" + key,
+            *self._window_args(second, requests, pages, max_requests, max_pages, now, retention),
+        )
+
+    @staticmethod
+    def _window_args(
+        second: int,
+        requests: int,
+        pages: int,
+        max_requests: int | None,
+        max_pages: int | None,
+        now: float,
+        retention: float,
+    ) -> list[Any]:
+        return [
+            second,
+            requests,
+            pages,
+            -1 if max_requests is None else max_requests,
+            -1 if max_pages is None else max_pages,
+            repr(float(now)),
+            repr(float(retention)),
+            int((retention + 2) * 1000),
+        ]
+
+    # ------------------------------------------------------------------ cost and budgets
+
+    def add_cost(self, keys: tuple[str, ...], pages: int, usd: Decimal | None) -> None:
+        with self._lock:
+            for key in keys:
+                delta = self._cost_pending.setdefault(key, _CostDelta())
+                delta.requests += 1
+                delta.pages += pages
+                if usd is None:
+                    delta.unpriced += 1
+                else:
+                    delta.usd += usd
+
+    def cost_totals(self) -> dict[str, CostTotals]:
+        with self._lock:
+            totals = dict(self._cost_base)
+            for key, delta in self._cost_pending.items():
+                totals[key] = _plus(totals.get(key, CostTotals()), delta)
+            return totals
+
+    def add_spend(self, key: str, usd: Decimal) -> None:
+        with self._lock:
+            self._spend_used[key] = time.monotonic()
+            self._spend_pending[key] = self._spend_pending.get(key, Decimal(0)) + usd
+
+    def spend(self, key: str) -> Decimal:
+        with self._lock:
+            self._spend_used[key] = time.monotonic()
+            return self._spend_base.get(key, Decimal(0)) + self._spend_pending.get(key, Decimal(0))
+
+    # ------------------------------------------------------------------ lifetime
+
+    def sync(self, timeout: float = 5.0) -> bool:
+        """Wait for a full sync with Redis (push and read) that started after this call; True
+        when one succeeded within `timeout`. For tests and for a clean shutdown."""
+        with self._lock:
+            target = self._sync_count + 2  # the one running now may have missed our writes
+        self._wake_soon()
+        deadline = time.monotonic() + timeout
+        with self._synced:
+            while self._sync_count < target:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed:
+                    return False
+                self._synced.wait(min(left, self.staleness))
+                if self._sync_count < target:
+                    self._wake_soon()
+            return True
+
+    def close(self) -> None:
+        """Push what is pending (within `CLOSE_TIMEOUT`), then stop the background task."""
+        if self._closed:
+            return
+        if self._connected:
+            self.sync(CLOSE_TIMEOUT)
+        with self._lock:
+            self._closed = True
+        if self._thread is threading.current_thread():
+            return  # pragma: no cover - close from a hook on our own loop
+        future = asyncio.run_coroutine_threadsafe(self._client.aclose(), self._loop)
+        try:
+            future.result(CLOSE_TIMEOUT)
+        except Exception:  # closing a dead connection may fail in many ways
+            logger.debug("closing the Redis connection failed", exc_info=True)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(CLOSE_TIMEOUT)
+
+    async def aclose(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
+
+    # ------------------------------------------------------------------ the background task
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        pool = aioredis.BlockingConnectionPool.from_url(
+            self._url,
+            max_connections=RESERVE_POOL_SIZE,
+            timeout=self._timeout,
+            socket_timeout=self._timeout,
+            socket_connect_timeout=self._timeout,
+            retry=Retry(NoBackoff(), 0),  # no retries: an outage degrades at once
+        )
+        self._client = aioredis.Redis(connection_pool=pool)
+        self._wake = asyncio.Event()
+        task = self._loop.create_task(self._sync_forever())
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            task.cancel()
+            self._loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
+            self._loop.close()
+
+    def _wake_soon(self) -> None:
+        wake = self._wake
+        if wake is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                self._loop.call_soon_threadsafe(wake.set)
+
+    async def _sync_forever(self) -> None:
+        assert self._wake is not None
+        pause = BACKOFF_FIRST
+        while not self._closed:
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._sync_once(), self._timeout * 4)
+            except _TRANSIENT as error:
+                self._mark_degraded(error)
+                with self._synced:
+                    self._attempts += 1
+                    self._synced.notify_all()
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, BACKOFF_MAX)
+                continue
+            pause = BACKOFF_FIRST
+            if self._degraded:
+                logger.warning(
+                    "shared router state %r: Redis is back, state resynchronised", self.name
+                )
+            with self._synced:
+                self._connected = True
+                self._degraded = False
+                self._sync_count += 1
+                self._attempts += 1
+                self._synced.notify_all()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.staleness)
+
+    def _mark_degraded(self, error: BaseException) -> None:
+        with self._lock:
+            first = not self._degraded
+            self._connected = False
+            self._degraded = True
+        if first:  # once per outage, not once per request
+            logger.warning(
+                "shared router state %r: Redis unreachable (%s); carrying on with local state, "
+                "reconnecting with backoff",
+                self.name,
+                type(error).__name__,
+            )
+
+    async def _sync_once(self) -> None:
+        now = self._clock()
+        now_ms = int(now * 1000)
+        lease_ms = int(self.lease_seconds * 1000)
+        with self._lock:
+            health = dict(self._health_pending)
+            if self._degraded:
+                # Back from an outage (Redis may have restarted empty): push every live record.
+                for deployment_id in self._deployments:
+                    record = self._local.health_record(deployment_id)
+                    if record is not None and deployment_id not in health:
+                        self._sequence += 1
+                        health[deployment_id] = self._health_pending[deployment_id] = (
+                            self._sequence,
+                            record,
+                        )
+            windows = {
+                k: {s: list(c) for s, c in b.items()} for k, b in self._window_pending.items()
+            }
+            window_keys = sorted(
+                set(self._window_base) | set(self._window_pending) | set(self._window_lengths)
+            )
+            retention = {key: self._retention(key) for key in window_keys}
+            costs = {
+                k: _CostDelta(d.requests, d.pages, d.unpriced, d.usd)
+                for k, d in self._cost_pending.items()
+            }
+            spends = dict(self._spend_pending)
+            stale = time.monotonic() - 2 * MIN_WINDOW_RETENTION
+            for key in [k for k, used in self._spend_used.items() if used < stale]:
+                del self._spend_used[key]  # an old budget period: nobody asks any more
+                self._spend_base.pop(key, None)
+            spend_keys = sorted(set(self._spend_used) | set(spends))
+            deployments = sorted(self._deployments)
+            in_flight = {d: self._local.in_flight(d) for d in deployments}
+            latency = {d: self._local.seconds_per_page(d) for d in deployments}
+        prefix = self._prefix
+        pipe = self._client.pipeline(transaction=False)
+        # 1. pushes
+        for deployment_id, (_, record) in health.items():
+            payload = "" if record is None else json.dumps(asdict(record))
+            ttl = self._record_ttl
+            if record is not None and record.cooldown_until is not None:
+                ttl += max(record.cooldown_until - now, 0.0)
+            pipe.eval(
+                scripts.HEALTH,
+                1,
+                prefix + "health:" + deployment_id,
+                payload,
+                repr(now),
+                int(ttl * 1000),
+            )
+        for key, buckets in windows.items():
+            for second, (requests, pages) in buckets.items():
+                pipe.eval(
+                    scripts.WINDOW,
+                    1,
+                    prefix + "window:" + key,
+                    *self._window_args(second, requests, pages, None, None, now, retention[key]),
+                )
+        for key, delta in costs.items():
+            dollars, picos = _split_usd(delta.usd)
+            pipe.eval(
+                scripts.ADD_COST,
+                1,
+                prefix + "costs",
+                key + "|",
+                delta.requests,
+                delta.pages,
+                delta.unpriced,
+                dollars,
+                picos,
+                0,
+            )
+        for key, usd in spends.items():
+            dollars, picos = _split_usd(usd)
+            ttl = 0 if key.endswith(":total") else SPEND_TTL_SECONDS
+            pipe.eval(
+                scripts.ADD_COST, 1, prefix + "spend:" + key, "", 0, 0, 0, dollars, picos, ttl
+            )
+        pushes = len(pipe)
+        # 2. reads (after the pushes, in the same round trip: they include them)
+        for deployment_id in deployments:
+            count = in_flight[deployment_id]
+            pipe.eval(
+                scripts.PUBLISH,
+                1,
+                prefix + "inflight:" + deployment_id,
+                self._process,
+                str(count) if count else "",
+                now_ms,
+                now_ms + lease_ms,
+                lease_ms * 2,
+            )
+            estimate = latency[deployment_id]
+            pipe.eval(
+                scripts.PUBLISH,
+                1,
+                prefix + "latency:" + deployment_id,
+                self._process,
+                "" if estimate is None else repr(estimate),
+                now_ms,
+                now_ms + lease_ms,
+                lease_ms * 2,
+            )
+        for deployment_id in deployments:
+            pipe.get(prefix + "health:" + deployment_id)
+        for key in window_keys:
+            pipe.eval(
+                scripts.WINDOW,
+                1,
+                prefix + "window:" + key,
+                *self._window_args(0, 0, 0, None, None, now, retention[key]),
+            )
+        pipe.hgetall(prefix + "costs")
+        for key in spend_keys:
+            pipe.hmget(prefix + "spend:" + key, "usd_d", "usd_p")
+        replies = await pipe.execute()
+        reads = iter(replies[pushes:])
+        others_in_flight: dict[str, int] = {}
+        others_latency: dict[str, list[float]] = {}
+        for deployment_id in deployments:
+            others_in_flight[deployment_id] = sum(int(v) for v in next(reads))
+            others_latency[deployment_id] = [float(v) for v in next(reads)]
+        health_read = {deployment_id: next(reads) for deployment_id in deployments}
+        window_read = {key: _parse_window(next(reads))[1] for key in window_keys}
+        cost_read = _parse_costs(next(reads))
+        spend_read = {key: _join_usd(*next(reads)) for key in spend_keys}
+        with self._lock:
+            self._others_in_flight = others_in_flight
+            self._others_latency = others_latency
+            for deployment_id, (sequence, _) in health.items():
+                if self._health_pending.get(deployment_id, (None,))[0] == sequence:
+                    del self._health_pending[deployment_id]
+            for deployment_id, stored in health_read.items():
+                if deployment_id not in self._health_pending:
+                    self._local.set_health_record(deployment_id, _parse_health(stored))
+            for key, buckets in windows.items():
+                pending = self._window_pending.get(key, {})
+                for second, (requests, pages) in buckets.items():
+                    counts = pending.get(second)
+                    if counts is not None:
+                        counts[0] -= requests
+                        counts[1] -= pages
+                        if counts == [0, 0]:
+                            del pending[second]
+                if not pending:
+                    self._window_pending.pop(key, None)
+            self._window_base.update(window_read)
+            for key, delta in costs.items():
+                pending_cost = self._cost_pending[key]
+                pending_cost.requests -= delta.requests
+                pending_cost.pages -= delta.pages
+                pending_cost.unpriced -= delta.unpriced
+                pending_cost.usd -= delta.usd
+                if pending_cost == _CostDelta():
+                    del self._cost_pending[key]
+            self._cost_base = cost_read
+            for key, usd in spends.items():
+                left = self._spend_pending[key] - usd
+                if left:
+                    self._spend_pending[key] = left
+                else:
+                    del self._spend_pending[key]
+            self._spend_base.update(spend_read)
+
+
+def _parse_window(reply: Any) -> tuple[bool, dict[int, list[int]]]:
+    admitted = bool(int(reply[0]))
+    buckets: dict[int, list[int]] = {}
+    for index in range(1, len(reply) - 2, 3):
+        buckets[int(reply[index])] = [int(reply[index + 1]), int(reply[index + 2])]
+    return admitted, buckets
+
+
+def _parse_health(stored: Any) -> HealthRecord | None:
+    if stored is None:
+        return None
+    try:
+        fields = json.loads(stored)
+        return HealthRecord(**fields)
+    except (TypeError, ValueError):
+        logger.warning("ignoring a malformed health record in Redis")
+        return None
+
+
+def _parse_costs(fields: dict[Any, Any]) -> dict[str, CostTotals]:
+    raw: dict[str, dict[str, Any]] = {}
+    for name, value in fields.items():
+        text = name.decode() if isinstance(name, bytes) else str(name)
+        key, _, field = text.rpartition("|")
+        raw.setdefault(key, {})[field] = value
+    return {
+        key: CostTotals(
+            requests=int(values.get("requests", 0)),
+            pages=int(values.get("pages", 0)),
+            usd=_join_usd(values.get("usd_d"), values.get("usd_p")),
+            priced=int(values.get("unpriced", 0)) == 0,
+        )
+        for key, values in raw.items()
+    }
+
+
+__all__ = ["DEFAULT_LEASE_SECONDS", "DEFAULT_STALENESS", "RedisState"]
