@@ -4,23 +4,20 @@ graceful shutdown with requests in flight, and several workers."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import pytest
 from proxy_helpers import BEARER, DOCUMENT, MASTER_KEY, PROVIDER_KEY
+from proxy_process import LISTENING, REPOSITORY, serving_proxy
 
 from providers.fake import FakeProvider
 from router.proxy.command import is_loopback
-
-REPOSITORY = Path(__file__).parents[2]
-LISTENING = "ocr-router proxy listening on "
 
 CONFIG = """
 model_list:
@@ -54,33 +51,7 @@ def run_serve(*arguments: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@contextlib.asynccontextmanager
-async def serving(*arguments: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
-    """`ocr-router serve ...` running; yields the process and its URL; killed if still alive."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "router.cli",
-        "serve",
-        *arguments,
-        cwd=REPOSITORY,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        start_new_session=True,  # its own process group: the cleanup reaches its workers too
-    )
-    try:
-        assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
-        assert line.startswith(LISTENING), line
-        yield process, line.removeprefix(LISTENING).strip()
-    finally:
-        # Workers left alive would hold the stdout pipe open, and wait() waits for the pipe.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        await asyncio.wait_for(process.wait(), 20)
-
-
-def test_a_bad_config_exits_1_with_the_message_before_serving(tmp_path: Path) -> None:
+def test_a_bad_config_exits_1_with_the_message_before_serving_proxy(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(
         "model_list:\n  - model_name: ocr\n    model: mistral/mistral-ocr-latest\n"
@@ -132,7 +103,7 @@ async def test_shutdown_lets_20_requests_in_flight_finish_then_refuses_connectio
     fake = FakeProvider("mistral", api_key=PROVIDER_KEY, latency=1.0)
     path = write_config(tmp_path, await fake_server(fake))
 
-    async with serving("--config", str(path), "--port", "0") as (process, url):
+    async with serving_proxy("--config", str(path), "--port", "0") as (process, url):
         async with httpx.AsyncClient(base_url=url, timeout=20) as client:
             body = {"model": "ocr", "document": DOCUMENT}
             requests = [
@@ -161,7 +132,10 @@ async def test_two_workers_serve_requests(
     fake = FakeProvider("mistral", api_key=PROVIDER_KEY)
     path = write_config(tmp_path, await fake_server(fake))
 
-    async with serving("--config", str(path), "--port", "0", "--workers", "2") as (process, url):
+    async with serving_proxy("--config", str(path), "--port", "0", "--workers", "2") as (
+        process,
+        url,
+    ):
         async with httpx.AsyncClient(base_url=url, timeout=20) as client:
             body = {"model": "ocr", "document": DOCUMENT}
             answers = await asyncio.gather(

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import os
-import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 from conftest import RedisServer
+from proxy_process import serving_proxy
 
 from providers.fake import FakeProvider
 from providers.samples import make_png
@@ -208,31 +207,6 @@ async def test_a_process_killed_mid_request_leaves_no_lasting_in_flight_count(
     assert gone_after <= DEFAULT_LEASE_SECONDS + STALENESS_BOUND_S
 
 
-@contextlib.asynccontextmanager
-async def serving(*arguments: str) -> AsyncIterator[str]:
-    """`ocr-router serve ...` in its own process group; yields its URL; killed at the end."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "router.cli",
-        "serve",
-        *arguments,
-        cwd=REPOSITORY,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
-        assert "listening on " in line, line
-        yield line.rsplit(" ", 1)[1].strip()
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        await asyncio.wait_for(process.wait(), 20)
-
-
 async def test_two_proxy_workers_honour_one_cooldown(
     fake_server: FakeServer, redis_server: RedisServer, router_name: str, tmp_path: Path
 ) -> None:
@@ -257,7 +231,7 @@ async def test_two_proxy_workers_honour_one_cooldown(
         async with httpx.AsyncClient(base_url=url, timeout=20) as client:  # a new connection
             return await client.post("/v1/ocr", json=body, headers=bearer)
 
-    async with serving("--config", str(path), "--port", "0", "--workers", "2") as url:
+    async with serving_proxy("--config", str(path), "--port", "0", "--workers", "2") as (_, url):
         for _ in range(50):
             assert (await post()).status_code == 200
             if refusing.request_count:
