@@ -12,31 +12,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
-from proxy_helpers import MASTER_KEY, mistral_entry, serve_app
+from proxy_helpers import MASTER_KEY, Proxy, ProxyStarter, mistral_entry, serve_app
 
 from providers.fake import FakeProvider
 from router.config import GeneralSettings
 from router.proxy import create_app
 from router.retry import instant_backoff
 from router.router import Router
-
-
-@dataclass
-class Proxy:
-    url: str
-    router: Router
-    fakes: dict[str, FakeProvider]
-
-    def client(self, **options: Any) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, timeout=20, **options)
-
-
-ProxyStarter = Callable[..., Awaitable[Proxy]]
 
 
 @pytest.fixture(autouse=True)

@@ -9,12 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
+
+from providers.fake import FakeProvider
+from router.router import Router
 
 MASTER_KEY = "sk-proxy-test-master-key-0001"
 SECOND_KEY = "sk-proxy-test-rotated-key-0002"
@@ -71,6 +76,20 @@ def metric_sum(text: str, name: str, **labels: str) -> float:
         if sample == name and set(labels.items()) <= set(sample_labels)
     )
 
+
+@dataclass
+class Proxy:
+    """A proxy over fakes, started by the `start_proxy` fixture."""
+
+    url: str
+    router: Router
+    fakes: dict[str, FakeProvider]
+
+    def client(self, **options: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=20, **options)
+
+
+ProxyStarter = Callable[..., Awaitable[Proxy]]
 
 BEARER = {"Authorization": f"Bearer {MASTER_KEY}"}
 DOCUMENT = {"type": "document_url", "document_url": "https://example.com/paper.pdf"}

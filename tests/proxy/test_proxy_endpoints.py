@@ -9,8 +9,7 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
-from conftest import ProxyStarter
-from proxy_helpers import BEARER, DOCUMENT, MASTER_KEY, PROVIDER_KEY, metric_sum
+from proxy_helpers import BEARER, DOCUMENT, MASTER_KEY, PROVIDER_KEY, ProxyStarter, metric_sum
 
 from providers.fake import FakeProvider
 from router.events import RouterEvent

@@ -8,8 +8,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import Proxy, ProxyStarter
-from proxy_helpers import BEARER, DOCUMENT, MASTER_KEY, PROVIDER_KEY
+from proxy_helpers import BEARER, DOCUMENT, MASTER_KEY, PROVIDER_KEY, Proxy, ProxyStarter
 
 from providers.fake import FakeProvider
 

@@ -11,10 +11,17 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ProxyStarter
 from mistralai.client import Mistral
 from mistralai.client.errors import HTTPValidationError, SDKError
-from proxy_helpers import BEARER, DOCUMENT, MASTER_KEY, PROVIDER_KEY, metric_sum, serve_app
+from proxy_helpers import (
+    BEARER,
+    DOCUMENT,
+    MASTER_KEY,
+    PROVIDER_KEY,
+    ProxyStarter,
+    metric_sum,
+    serve_app,
+)
 
 from providers.fake import FakeProvider
 from router.config import load_config

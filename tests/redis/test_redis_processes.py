@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import RedisServer
 from proxy_process import serving_proxy
+from redis_server import RedisServer
 
 from providers.fake import FakeProvider
 from providers.samples import make_png

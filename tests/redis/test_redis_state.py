@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import RedisServer
+from redis_server import RedisServer
 
 from providers.fake import FakeProvider
 from providers.samples import make_png
