@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
@@ -41,6 +42,9 @@ from router.errors import (
 from router.types import OCRRequest, OCRResponse
 
 TokenCallable = Callable[[], "str | Awaitable[str]"]
+# Visible ASCII, spaces and tabs: what a header value may hold (RFC 9110), obsolete text aside.
+_SENDABLE_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 
 
 class ProviderSettings(BaseModel):
@@ -140,10 +144,24 @@ class Provider(ABC):
         # httpx.Headers merges names case-insensitively: a deployment's `authorization` header
         # must replace, not join, ours (a plain dict would send both).
         headers = httpx.Headers({"Content-Type": "application/json", "Accept": "application/json"})
-        headers.update(self.settings.headers)
-        headers.update(await self.auth_headers(client))
+        headers.update(self._sendable(self.settings.headers))
+        headers.update(self._sendable(await self.auth_headers(client)))
         content = json.dumps(self.body(prepared), separators=(",", ":")).encode()
         return client.build_request("POST", self.url(), headers=headers, content=content)
+
+    def _sendable(self, headers: dict[str, str]) -> dict[str, str]:
+        """`headers`, unless a value could not go out as it is: a CR or LF would inject another
+        header, and httpx would refuse the rest with an error quoting the value (a key). Named
+        by header, never by value, as a `ConfigError`: no retry can fix a deployment's key."""
+        for name, value in headers.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ConfigError(f"{self.name}: {name!r} is not a valid header name")
+            if not _SENDABLE_HEADER_VALUE.fullmatch(value):
+                raise ConfigError(
+                    f"{self.name}: the {name} header holds a control or non-ASCII character "
+                    "(check the deployment's key, token or headers)"
+                )
+        return headers
 
     def parse_response(self, response: httpx.Response) -> OCRResponse:
         content = response.content
