@@ -92,7 +92,12 @@ class InvalidRequestError(BadRequestError, ValueError):
         lines: list[str] = []
         items = _relevant(error.errors(include_url=False, include_input=False))
         for item in items:
-            item["loc"] = _clean_location(item["loc"])
+            if item["type"] == "extra_forbidden":
+                # The last part is the caller's own unknown name ("str", "a[0]"...): keep it.
+                *path, unknown = item["loc"]
+                item["loc"] = [*_clean_location(path), unknown]
+            else:
+                item["loc"] = _clean_location(item["loc"])
             location = ".".join(str(part) for part in item["loc"]) or "request"
             if item["type"] == "extra_forbidden":
                 message = (
