@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,6 +12,7 @@ import pytest
 from proxy_helpers import BEARER, DOCUMENT, MASTER_KEY, PROVIDER_KEY, Proxy, ProxyStarter
 
 from providers.fake import FakeProvider
+from providers.samples import make_png
 
 ENVELOPE_KEYS = {"object", "message", "type", "param", "code"}
 
@@ -79,6 +81,35 @@ async def test_a_wrong_value_is_422_naming_the_field(healthy_proxy: Proxy) -> No
     )
     assert body["param"] == "image_limit"
     assert body["detail"][0]["loc"] == ["body", "image_limit"]
+
+
+PNG_BASE64 = base64.b64encode(make_png()).decode()
+
+
+@pytest.mark.parametrize(
+    ("document", "extra", "named"),
+    [
+        ({"document_url": "data:application/pdf;base64,%%%not-base64%%%"}, {}, "base64"),
+        ({"document_url": f"data:application/pdf;base64,{PNG_BASE64}"}, {}, "image/png"),
+        ({"document_url": "data:application/pdf;base64,"}, {}, "document"),
+        ({"document_url": "ftp://example.com/a.pdf"}, {}, "https://"),
+        ({"document_url": "file:///etc/passwd"}, {}, "https://"),
+        ({"document_url": "https://example.com/a.pdf\r\nX-Evil: 1"}, {}, "control"),
+        (DOCUMENT, {"pages": [-1]}, "pages"),
+        (DOCUMENT, {"pages": list(range(1001))}, "pages"),
+        (DOCUMENT, {"pages": "0-999999999999"}, "pages"),
+        (DOCUMENT, {"include_image_base64": "yes please"}, "include_image_base64"),
+        (DOCUMENT, {"image_limit": -3}, "image_limit"),
+    ],
+)
+async def test_bad_input_is_a_4xx_naming_the_problem_and_nothing_is_sent(
+    healthy_proxy: Proxy, document: Any, extra: dict[str, Any], named: str
+) -> None:
+    answer = await post(healthy_proxy, {"model": "ocr", "document": document, **extra})
+
+    body = assert_envelope(answer, 422)
+    assert named in body["message"]
+    assert healthy_proxy.fakes["a"].request_count == 0
 
 
 async def test_a_missing_model_is_422(healthy_proxy: Proxy) -> None:
