@@ -150,18 +150,7 @@ async def run_demo(
         serving(deployments) as model_list,
         Router(model_list, hooks=[tally], **router_settings(options)) as router,
     ):
-
-        def snapshot() -> Snapshot:
-            return Snapshot(
-                tally,
-                router.health(),
-                troubles,
-                clock.elapsed() or 0.0,
-                options.duration_s,
-                time.time(),
-                heading,
-            )
-
+        snapshot = snapshots(tally, router, troubles, clock, options.duration_s, heading)
         clock.start()
         with showing(console, snapshot, live):
             await _stream(router, samples, tally, options, stop)
@@ -169,6 +158,23 @@ async def run_demo(
     summary = summarise(tally, troubles, elapsed, stop.stop.is_set(), outage_of(deployments))
     print_summary(console, summary, tally, troubles)
     return summary
+
+
+def snapshots(
+    tally: Tally,
+    router: Router,
+    troubles: Mapping[str, str],
+    clock: Clock,
+    duration_s: float | None,
+    heading: str,
+) -> Callable[[], Snapshot]:
+    """What the display calls to take a `Snapshot` of the running demo."""
+
+    def snapshot() -> Snapshot:
+        elapsed = clock.elapsed() or 0.0
+        return Snapshot(tally, router.health(), troubles, elapsed, duration_s, time.time(), heading)
+
+    return snapshot
 
 
 @contextlib.contextmanager
@@ -432,5 +438,6 @@ __all__ = [
     "router_settings",
     "run_demo",
     "showing",
+    "snapshots",
     "summarise",
 ]

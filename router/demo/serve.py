@@ -14,7 +14,6 @@ import base64
 import json
 import socket
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from rich.console import Console
 
 from providers.samples import make_pdf
 from router.config import GeneralSettings
-from router.demo.display import Snapshot
 from router.demo.run import (
     DemoOptions,
     DemoSummary,
@@ -32,6 +30,7 @@ from router.demo.run import (
     print_summary,
     router_settings,
     showing,
+    snapshots,
     summarise,
 )
 from router.demo.scenario import GROUP, Clock, make_deployments, outage_of, serving
@@ -158,17 +157,7 @@ async def _serve(
         console.print(curl_example(url, body_path), markup=False, highlight=False, soft_wrap=True)
         console.print("Ctrl-C stops the server and prints the summary.\n")
 
-        def snapshot() -> Snapshot:
-            return Snapshot(
-                tally,
-                router.health(),
-                troubles,
-                clock.elapsed() or 0.0,
-                options.duration_s,
-                time.time(),
-                heading,
-            )
-
+        snapshot = snapshots(tally, router, troubles, clock, options.duration_s, heading)
         clock.start()
         with showing(console, snapshot, live):
             interrupted = await _until_stopped(server_task, stop, options.duration_s)

@@ -2,7 +2,7 @@
 
 The server runs without persistence (`--save '' --appendonly no`) and is killed at the end of the
 session. Tests that need the binary are skipped, with the reason, only where it is absent
-(`.ci/run` installs Debian's `redis-server`). See `redis_server.RedisServer`.
+(`.ci/run` installs Debian's `redis-server`). See `redis_helpers.RedisServer`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from redis_server import REDIS_BINARY, RedisServer
+from redis_helpers import REDIS_BINARY, RedisServer, running
 
 from router.retry import instant_backoff
 
@@ -26,23 +26,15 @@ def redis_binary() -> str:
 @pytest.fixture(scope="session")
 def redis_server(redis_binary: str) -> Iterator[RedisServer]:
     """One server for the session; tests keep apart by giving their routers unique names."""
-    server = RedisServer(redis_binary)
-    server.start()
-    try:
+    with running(redis_binary) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def own_redis_server(redis_binary: str) -> Iterator[RedisServer]:
     """A server of this test's own, which the test may stop and start again."""
-    server = RedisServer(redis_binary)
-    server.start()
-    try:
+    with running(redis_binary) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

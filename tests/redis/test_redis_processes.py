@@ -17,31 +17,19 @@ from typing import Any
 
 import httpx
 from proxy_process import serving_proxy
-from redis_server import RedisServer
+from redis_helpers import KEY, RedisServer, mistral
 
 from providers.fake import FakeProvider
 from providers.samples import make_png
 from router import Router
 from router.state.redis import DEFAULT_LEASE_SECONDS, DEFAULT_STALENESS, RedisState
 
-KEY = "redis-test-provider-key"
 WORKER = Path(__file__).parent / "router_process.py"
 REPOSITORY = Path(__file__).parents[2]
 # A cooldown set by one process reaches the others within one sync period plus a sync.
 STALENESS_BOUND_S = 2 * DEFAULT_STALENESS + 0.2
 
 FakeServer = Callable[[FakeProvider], Awaitable[str]]
-
-
-def mistral(deployment_id: str, url: str, **options: Any) -> dict[str, Any]:
-    return {
-        "model_name": "ocr",
-        "id": deployment_id,
-        "model": "mistral/mistral-ocr-latest",
-        "api_key": KEY,
-        "api_base": url,
-        **options,
-    }
 
 
 async def start_worker(spec: dict[str, Any]) -> asyncio.subprocess.Process:

@@ -11,26 +11,13 @@ from typing import Any
 
 import pytest
 import redis
-from redis_server import RedisServer
+from redis_helpers import KEY, RedisServer, mistral
 
 from providers.fake import FakeProvider
 from providers.samples import make_png
 from router import Router
 from router.config import RouterSettings
 from router.state.redis import RedisState
-
-KEY = "redis-test-provider-key"
-
-
-def mistral(deployment_id: str, url: str, **options: Any) -> dict[str, Any]:
-    return {
-        "model_name": "ocr",
-        "id": deployment_id,
-        "model": "mistral/mistral-ocr-latest",
-        "api_key": KEY,
-        "api_base": url,
-        **options,
-    }
 
 
 async def test_a_redis_outage_fails_no_request_and_state_is_shared_again_after(

@@ -29,7 +29,7 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -358,6 +358,64 @@ def write_report(directory: Path, name: str, figures: dict[str, Any]) -> Path:
     return path
 
 
+async def run_schedule(
+    total: int,
+    concurrency: int,
+    sites: dict[str, Site],
+    phases: list[Phase],
+    one: Callable[[int], Awaitable[None]],
+    before_each: Callable[[int], None] = lambda request_id: None,
+) -> float:
+    """Send requests 0 .. total-1 through `one` from `concurrency` workers, starting each phase
+    when as many requests have started; returns the seconds the requests took."""
+    phase_tasks: list[asyncio.Task[None]] = []
+    next_id = next_phase = 0
+
+    async def worker() -> None:
+        nonlocal next_id, next_phase
+        while next_id < total:
+            request_id, next_id = next_id, next_id + 1
+            while next_phase < len(phases) and request_id >= phases[next_phase].at * total:
+                phase = phases[next_phase]
+                next_phase += 1
+                phase_tasks.append(asyncio.create_task(sites[phase.site].serve(phase.fake())))
+            before_each(request_id)
+            await one(request_id)
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    seconds = time.monotonic() - started
+    await asyncio.gather(*phase_tasks)  # the last phase change is done before anything else
+    return seconds
+
+
+def injected_faults(sites: dict[str, Site]) -> Counter[str]:
+    """What the fakes did other than answer normally, by kind, over the whole run."""
+    faults: Counter[str] = Counter()
+    for site in sites.values():
+        faults.update(site.outcomes())
+    del faults["ok"]
+    return faults
+
+
+def run_figures(
+    long_run: bool, concurrency: int, ledger: Ledger, faults: Counter[str], phases: list[Phase]
+) -> dict[str, Any]:
+    """The figures every soak report starts with: what was sent, what came back, what broke."""
+    return {
+        "mode": "long" if long_run else "short",
+        "requests": ledger.total,
+        "concurrency": concurrency,
+        "answered": ledger.answered,
+        "lost": ledger.lost,
+        "successes": ledger.successes,
+        "success_rate": ledger.success_rate,
+        "results": dict(ledger.results),
+        "faults_injected": dict(faults),
+        "outages": [f"{phase.site} {phase.kind} at {phase.at:.0%}" for phase in phases],
+    }
+
+
 async def stop_all(sites: dict[str, Site]) -> None:
     for site in sites.values():
         with contextlib.suppress(Exception):
@@ -378,7 +436,10 @@ __all__ = [
     "Site",
     "chaos_fake",
     "chaos_schedule",
+    "injected_faults",
     "retry_budget_excess",
+    "run_figures",
+    "run_schedule",
     "state_table_sizes",
     "stop_all",
     "write_report",

@@ -12,7 +12,6 @@ import base64
 import json
 import re
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,9 @@ from soak_chaos import (
     ROUTER_SETTINGS,
     Ledger,
     chaos_schedule,
+    injected_faults,
+    run_figures,
+    run_schedule,
     stop_all,
     write_report,
 )
@@ -110,9 +112,6 @@ async def test_proxy_survives_random_faults_and_outages_without_losing_a_request
             ),
             httpx.AsyncClient(base_url=url, limits=limits, timeout=None) as client,
         ):
-            phase_tasks: list[asyncio.Task[None]] = []
-            next_id = 0
-            next_phase = 0
 
             async def one(request_id: int) -> None:
                 ledger.begin(request_id)
@@ -136,43 +135,16 @@ async def test_proxy_survives_random_faults_and_outages_without_losing_a_request
                         failures.append(f"request {request_id}: {answer.json()['message']}")
                 ledger.end(request_id, outcome, time.monotonic() - started, REQUEST_TIMEOUT_S)
 
-            async def worker() -> None:
-                nonlocal next_id, next_phase
-                while next_id < total:
-                    request_id, next_id = next_id, next_id + 1
-                    while next_phase < len(phases) and request_id >= phases[next_phase].at * total:
-                        phase = phases[next_phase]
-                        next_phase += 1
-                        phase_tasks.append(
-                            asyncio.create_task(sites[phase.site].serve(phase.fake()))
-                        )
-                    await one(request_id)
-
-            run_started = time.monotonic()
-            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-            run_seconds = time.monotonic() - run_started
-            await asyncio.gather(*phase_tasks)
+            run_seconds = await run_schedule(total, CONCURRENCY, sites, phases, one)
             liveness = await client.get("/health/liveness")
             metrics = (await client.get("/metrics", headers=headers)).text
     finally:
         await stop_all(sites)
 
-    faults: Counter[str] = Counter()
-    for site in sites.values():
-        faults.update(site.outcomes())
-    del faults["ok"]
+    faults = injected_faults(sites)
     counted = _metric_sum(metrics, "ocr_router_proxy_requests")
     figures: dict[str, Any] = {
-        "mode": "long" if soak_long else "short",
-        "requests": total,
-        "concurrency": CONCURRENCY,
-        "answered": ledger.answered,
-        "lost": ledger.lost,
-        "successes": ledger.successes,
-        "success_rate": ledger.success_rate,
-        "results": dict(ledger.results),
-        "faults_injected": dict(faults),
-        "outages": [f"{p.site} {p.kind} at {p.at:.0%}" for p in phases],
+        **run_figures(soak_long, CONCURRENCY, ledger, faults, phases),
         "server_errors_5xx_other_than_upstream": sum(
             count
             for outcome, count in ledger.results.items()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,10 @@ from soak_chaos import (
     MemoryProbe,
     chaos_fake,
     chaos_schedule,
+    injected_faults,
     retry_budget_excess,
+    run_figures,
+    run_schedule,
     state_table_sizes,
     stop_all,
     write_report,
@@ -65,9 +67,6 @@ async def test_router_survives_random_faults_and_outages_without_losing_a_reques
             [site.entry() for site in sites.values()], hooks=[events], **ROUTER_SETTINGS
         )
         async with router:
-            phase_tasks: list[asyncio.Task[None]] = []
-            next_id = 0
-            next_phase = 0
 
             async def one(request_id: int) -> None:
                 ledger.begin(request_id)
@@ -93,25 +92,14 @@ async def test_router_survives_random_faults_and_outages_without_losing_a_reques
                         ledger.note(f"request {request_id}: {problem}")
                 ledger.end(request_id, outcome, time.monotonic() - started, REQUEST_TIMEOUT_S)
 
-            async def worker() -> None:
-                nonlocal next_id, next_phase
-                while next_id < total:
-                    request_id, next_id = next_id, next_id + 1
-                    while next_phase < len(phases) and request_id >= phases[next_phase].at * total:
-                        phase = phases[next_phase]
-                        next_phase += 1
-                        phase_tasks.append(
-                            asyncio.create_task(sites[phase.site].serve(phase.fake()))
-                        )
-                    if request_id in checkpoints:
-                        memory.sample(checkpoints[request_id])
-                    await one(request_id)
+            def sample_memory(request_id: int) -> None:
+                if request_id in checkpoints:
+                    memory.sample(checkpoints[request_id])
 
-            run_started = time.monotonic()
-            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-            run_seconds = time.monotonic() - run_started
+            run_seconds = await run_schedule(
+                total, CONCURRENCY, sites, phases, one, before_each=sample_memory
+            )
             run_events = events.kinds.copy()  # the recovery probes below are not the run's
-            await asyncio.gather(*phase_tasks)
             memory.sample("end")
             tables = state_table_sizes(router)
 
@@ -138,10 +126,7 @@ async def test_router_survives_random_faults_and_outages_without_losing_a_reques
     finally:
         await stop_all(sites)
 
-    faults: Counter[str] = Counter()
-    for site in sites.values():
-        faults.update(site.outcomes())
-    del faults["ok"]
+    faults = injected_faults(sites)
     retries = run_events["retry"]
     over_budget, budget_peak = retry_budget_excess(
         events.retry_times, list(ledger.started.values()), ROUTER_SETTINGS
@@ -150,16 +135,7 @@ async def test_router_survives_random_faults_and_outages_without_losing_a_reques
     objects_first, rss_first = memory.growth("20%", "50%")
     objects_second, rss_second = memory.growth("50%", "95%")
     figures: dict[str, Any] = {
-        "mode": "long" if soak_long else "short",
-        "requests": total,
-        "concurrency": CONCURRENCY,
-        "answered": ledger.answered,
-        "lost": ledger.lost,
-        "successes": ledger.successes,
-        "success_rate": ledger.success_rate,
-        "results": dict(ledger.results),
-        "faults_injected": dict(faults),
-        "outages": [f"{p.site} {p.kind} at {p.at:.0%}" for p in phases],
+        **run_figures(soak_long, CONCURRENCY, ledger, faults, phases),
         "attempt_failures": dict(events.failures),
         "attempts_sent": attempts_sent,
         "retries": retries,

@@ -1,7 +1,6 @@
-"""A real `redis-server` subprocess on a fixed loopback port, for the shared-state tests.
-
-The server runs without persistence (`--save '' --appendonly no`); `stop()`/`start()` let a test
-cut Redis off mid-run and bring it back, empty, on the same port.
+"""Helpers for the shared-state tests: a real `redis-server` subprocess on a fixed loopback
+port (`RedisServer`: no persistence; `stop()`/`start()` cut Redis off mid-run and bring it back,
+empty, on the same port), and model_list entries for fake Mistral deployments.
 """
 
 from __future__ import annotations
@@ -10,6 +9,9 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 REDIS_BINARY = shutil.which("redis-server") or shutil.which(
     "redis-server", path="/usr/sbin:/usr/bin"
@@ -73,3 +75,29 @@ class RedisServer:
             self.process.kill()
             self.process.wait(5)
         self.process = None
+
+
+@contextmanager
+def running(binary: str) -> Iterator[RedisServer]:
+    """A started server, stopped when the block ends."""
+    server = RedisServer(binary)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+KEY = "redis-test-provider-key"
+
+
+def mistral(deployment_id: str, url: str, **options: Any) -> dict[str, Any]:
+    """A model_list entry for a fake Mistral at `url` (credential `KEY`), with that id."""
+    return {
+        "model_name": "ocr",
+        "id": deployment_id,
+        "model": "mistral/mistral-ocr-latest",
+        "api_key": KEY,
+        "api_base": url,
+        **options,
+    }
