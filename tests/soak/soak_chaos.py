@@ -29,7 +29,7 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -364,27 +364,35 @@ async def run_schedule(
     sites: dict[str, Site],
     phases: list[Phase],
     one: Callable[[int], Awaitable[None]],
-    before_each: Callable[[int], None] = lambda request_id: None,
+    quiet_at: Mapping[float, Callable[[], None]] | None = None,
 ) -> float:
     """Send requests 0 .. total-1 through `one` from `concurrency` workers, starting each phase
-    when as many requests have started; returns the seconds the requests took."""
+    when as many requests have started. At each fraction of `quiet_at`, the workers drain (no
+    request in flight) and its callable runs (memory is sampled there: requests in flight would
+    add their objects at random). Returns the seconds the requests took."""
+    quiet = quiet_at or {}
+    stops = sorted({min(int(total * fraction), total) for fraction in quiet} | {total})
+    on_stop = {int(total * fraction): action for fraction, action in quiet.items()}
     phase_tasks: list[asyncio.Task[None]] = []
     next_id = next_phase = 0
+    seconds = 0.0
 
-    async def worker() -> None:
+    async def worker(stop: int) -> None:
         nonlocal next_id, next_phase
-        while next_id < total:
+        while next_id < stop:
             request_id, next_id = next_id, next_id + 1
             while next_phase < len(phases) and request_id >= phases[next_phase].at * total:
                 phase = phases[next_phase]
                 next_phase += 1
                 phase_tasks.append(asyncio.create_task(sites[phase.site].serve(phase.fake())))
-            before_each(request_id)
             await one(request_id)
 
-    started = time.monotonic()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    seconds = time.monotonic() - started
+    for stop in stops:
+        started = time.monotonic()
+        await asyncio.gather(*(worker(stop) for _ in range(concurrency)))
+        seconds += time.monotonic() - started
+        if stop in on_stop:
+            on_stop[stop]()
     await asyncio.gather(*phase_tasks)  # the last phase change is done before anything else
     return seconds
 

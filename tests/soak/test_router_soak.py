@@ -7,6 +7,7 @@ Short run (default, CI): 2,000 requests. Long run: `OCR_ROUTER_SOAK=long`, 20,00
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -42,11 +43,14 @@ LONG_REQUESTS = 20_000
 CONCURRENCY = 32
 PAGES = 2  # every answer must carry the document's two pages
 SUCCESS_RATE_FLOOR = 0.999
-# Growth tolerated over the second half of a run (45% of the requests), once the caches that
-# legitimately warm up (connection pools, pydantic, the PDF page-count cache) are full: live
-# objects after a full collection (a leak of one object per request would pass it), and RSS.
-SECOND_HALF_OBJECT_GROWTH = 2_000
-SECOND_HALF_RSS_GROWTH_BYTES = 16 * 1024 * 1024
+# Memory is compared between 82% and 99% of the run, with no request in flight at either point:
+# after the last outage phase (80%), so the harness itself (a new fake and server per phase
+# change) adds nothing, while random faults go on. Tolerated: live objects after a full
+# collection, and RSS. Connection churn (resets, timeouts) moves the pool's size, so quiet
+# runs vary by up to ~700 objects: the bound catches a leak of one object per request in the
+# long run (3,400 requests in the window), of ten in the short one.
+STEADY_OBJECT_GROWTH = 3_000
+STEADY_RSS_GROWTH_BYTES = 16 * 1024 * 1024
 
 
 async def test_router_survives_random_faults_and_outages_without_losing_a_request(
@@ -58,7 +62,10 @@ async def test_router_survives_random_faults_and_outages_without_losing_a_reques
     events = EventLog()
     ledger = Ledger(total=total)
     memory = MemoryProbe()
-    checkpoints = {int(total * 0.2): "20%", int(total * 0.5): "50%", int(total * 0.95): "95%"}
+    checkpoints = {
+        fraction: functools.partial(memory.sample, f"{fraction:.0%}")
+        for fraction in (0.2, 0.5, 0.82, 0.99)
+    }
     attempt_bound = ROUTER_SETTINGS["num_retries"] + 1
     try:
         for name, site in sites.items():
@@ -92,12 +99,8 @@ async def test_router_survives_random_faults_and_outages_without_losing_a_reques
                         ledger.note(f"request {request_id}: {problem}")
                 ledger.end(request_id, outcome, time.monotonic() - started, REQUEST_TIMEOUT_S)
 
-            def sample_memory(request_id: int) -> None:
-                if request_id in checkpoints:
-                    memory.sample(checkpoints[request_id])
-
             run_seconds = await run_schedule(
-                total, CONCURRENCY, sites, phases, one, before_each=sample_memory
+                total, CONCURRENCY, sites, phases, one, quiet_at=checkpoints
             )
             run_events = events.kinds.copy()  # the recovery probes below are not the run's
             memory.sample("end")
@@ -132,8 +135,7 @@ async def test_router_survives_random_faults_and_outages_without_losing_a_reques
         events.retry_times, list(ledger.started.values()), ROUTER_SETTINGS
     )
     attempts_sent = run_events["success"] + run_events["failure"]
-    objects_first, rss_first = memory.growth("20%", "50%")
-    objects_second, rss_second = memory.growth("50%", "95%")
+    objects_steady, rss_steady = memory.growth("82%", "99%")
     figures: dict[str, Any] = {
         **run_figures(soak_long, CONCURRENCY, ledger, faults, phases),
         "attempt_failures": dict(events.failures),
@@ -149,10 +151,8 @@ async def test_router_survives_random_faults_and_outages_without_losing_a_reques
         "health_after_faults_stop": health_after,
         "live_objects": memory.objects,
         "rss_bytes": memory.rss_bytes,
-        "object_growth_first_half": objects_first,
-        "object_growth_second_half": objects_second,
-        "rss_growth_first_half_bytes": rss_first,
-        "rss_growth_second_half_bytes": rss_second,
+        "object_growth_82_to_99": objects_steady,
+        "rss_growth_82_to_99_bytes": rss_steady,
         "state_tables": tables,
         "violations": ledger.violations[:20],
     }
@@ -165,8 +165,8 @@ async def test_router_survives_random_faults_and_outages_without_losing_a_reques
     # Every attempt is the first of its request or a retry the budget granted.
     assert attempts_sent <= total + retries
     assert set(health_after.values()) == {"healthy"}, health_after
-    assert objects_second <= SECOND_HALF_OBJECT_GROWTH, memory.objects
-    assert rss_second <= SECOND_HALF_RSS_GROWTH_BYTES, memory.rss_bytes
+    assert objects_steady <= STEADY_OBJECT_GROWTH, memory.objects
+    assert rss_steady <= STEADY_RSS_GROWTH_BYTES, memory.rss_bytes
     _assert_tables_bounded(tables, deployments=len(sites))
     # The chaos really happened: every kind of fault was injected.
     for kind in ("500", "503", "429", "timeout", "reset", "truncated", "garbage", "null", "slow"):
