@@ -23,6 +23,7 @@ from rich.console import Console
 
 from providers.samples import make_pdf
 from router.config import GeneralSettings
+from router.demo.command import DEFAULT_PORT, stop_on_signals
 from router.demo.run import (
     DemoOptions,
     DemoSummary,
@@ -51,7 +52,7 @@ SHUTDOWN_GRACE_S = 10.0  # requests in flight when the server stops get this lon
 class ServeOptions:
     """Where the demo proxy listens and for how long (None: until Ctrl-C)."""
 
-    port: int = 4000
+    port: int = DEFAULT_PORT
     duration_s: float | None = None
     seed: int = 1
     live: bool | None = None  # None: a live table when the console is a terminal
@@ -186,8 +187,6 @@ async def _until_stopped(
 
 def run_serve_command(args: argparse.Namespace, console: Console) -> int:
     """`ocr-router demo --serve`: exits 0 after Ctrl-C or `--duration`, 1 if it cannot listen."""
-    from router.demo.command import stop_on_signals
-
     options = ServeOptions(port=args.port, duration_s=args.duration, seed=args.seed)
 
     async def serve() -> None:
