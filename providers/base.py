@@ -95,6 +95,7 @@ class Provider(ABC):
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
         self._extra_secrets: list[str] = []
+        self._parsed_url: tuple[str, httpx.URL] | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.settings.model!r}, url={self.url()!r})"
@@ -140,14 +141,35 @@ class Provider(ABC):
         return url
 
     async def build_request(self, request: OCRRequest, client: httpx.AsyncClient) -> httpx.Request:
+        """The HTTP request of one call. Built directly rather than by `client.build_request`,
+        which costs more than all of the routing; the client's default headers and timeout
+        still apply, its cookie jar does not (OCR APIs authenticate by header)."""
         prepared = await self.prepare(request, client)
-        # httpx.Headers merges names case-insensitively: a deployment's `authorization` header
-        # must replace, not join, ours (a plain dict would send both).
-        headers = httpx.Headers({"Content-Type": "application/json", "Accept": "application/json"})
-        headers.update(self._sendable(self.settings.headers))
-        headers.update(self._sendable(await self.auth_headers(client)))
+        # Merged case-insensitively: a deployment's `authorization` header must replace, not
+        # join, ours; ours replace the client's defaults (httpx's `Accept: */*`).
+        headers = {"content-type": ("Content-Type", "application/json")}
+        headers["accept"] = ("Accept", "application/json")
+        for name, value in self._sendable(self.settings.headers).items():
+            headers[name.lower()] = (name, value)
+        for name, value in self._sendable(await self.auth_headers(client)).items():
+            headers[name.lower()] = (name, value)
+        merged = [(n, v) for n, v in client.headers.items() if n.lower() not in headers]
+        merged.extend(headers.values())
         content = json.dumps(self.body(prepared), separators=(",", ":")).encode()
-        return client.build_request("POST", self.url(), headers=headers, content=content)
+        return httpx.Request(
+            "POST",
+            self._endpoint(),
+            headers=merged,
+            content=content,
+            extensions={"timeout": client.timeout.as_dict()},
+        )
+
+    def _endpoint(self) -> httpx.URL:
+        """`url()` parsed once (parsing costs about as much as the rest of building a call)."""
+        url = self.url()
+        if self._parsed_url is None or self._parsed_url[0] != url:
+            self._parsed_url = (url, httpx.URL(url))
+        return self._parsed_url[1]
 
     def _sendable(self, headers: dict[str, str]) -> dict[str, str]:
         """`headers`, unless a value could not go out as it is: a CR or LF would inject another

@@ -287,7 +287,7 @@ async def fetch_document(
         return await asyncio.wait_for(
             _fetch(httpx.URL(url), client, settings, resolver), settings.document_fetch_timeout
         )
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise DocumentFetchError(
             f"downloading the document {safe_url(url)} took longer than "
             f"{settings.document_fetch_timeout:g}s"

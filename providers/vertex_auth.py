@@ -26,7 +26,7 @@ import json
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -291,7 +291,7 @@ class GoogleCredentialsTokenSource(CachedTokenSource):
         self._credentials.refresh(google.auth.transport.requests.Request())
         expiry: datetime | None = self._credentials.expiry
         # google-auth reports expiry as a naive UTC datetime.
-        expires_at = None if expiry is None else expiry.replace(tzinfo=timezone.utc).timestamp()
+        expires_at = None if expiry is None else expiry.replace(tzinfo=UTC).timestamp()
         return str(self._credentials.token), expires_at
 
     async def _mint(self) -> tuple[str, float | None]:

@@ -280,8 +280,9 @@ async def _send_within(
     # httpx's timeout bounds each read and write; wait_for bounds the whole call (document
     # download and token refresh included), so `timeout` is a deadline, not a per-step limit.
     try:
-        return await asyncio.wait_for(provider.send(request, client, timeout=limit), limit)
-    except asyncio.TimeoutError:
+        async with asyncio.timeout(limit):
+            return await provider.send(request, client, timeout=limit)
+    except TimeoutError:
         raise RequestTimeoutError(f"no answer within {limit:g} s", provider=provider.name) from None
 
 

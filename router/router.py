@@ -64,6 +64,7 @@ from router.retry import RetryBudget, backoff, backoff_sleep, worth_retrying
 from router.state.base import RouterState
 from router.state.memory import DEFAULT_RECORD_TTL, MemoryState
 from router.strategies import create_strategy
+from router.strategies._sampling import SAMPLE_ABOVE
 from router.types import Attempt, CallInfo, OCRRequest, OCRResponse
 
 if TYPE_CHECKING:
@@ -178,6 +179,10 @@ class Router:
         for deployment in self._deployments:
             self._groups.setdefault(deployment.group, []).append(deployment)
         settings_.validate_against(self._groups)
+        # Each group's first priority tier, fixed: a large one is sampled rather than filtered.
+        self._first_tiers = {
+            group: tuple(_lowest_tier(members)) for group, members in self._groups.items()
+        }
         self._clock = clock
         record_ttl = max(DEFAULT_RECORD_TTL, 4 * settings_.max_cooldown_time)
         self._close_state: Callable[[], None] | None = None  # set when the router made it
@@ -306,6 +311,19 @@ class Router:
             pages=len(page_indexes) if page_indexes else None,
         )
         self._retry_budget.deposit(now)
+        # Most requests succeed at once: the first attempt runs before tenacity (whose set-up
+        # costs more than the rest of the routing), and a failure is handed to it as attempt 1.
+        try:
+            return await self._attempt(job)
+        except OCRRouterError as error:
+            if not worth_retrying(error):
+                raise self._final_error(error, job) from None
+            first_failure = error
+        return await self._retry(job, first_failure)
+
+    async def _retry(self, job: _Request, first_failure: OCRRouterError) -> OCRResponse:
+        """The attempts after a first one failed with `first_failure`, under tenacity (which
+        counts that failure as its attempt 1): backoff, stop conditions and retry events."""
         retrying = AsyncRetrying(
             retry=retry_if_exception(worth_retrying),
             wait=lambda state: self._wait_before_retry(job, state),
@@ -314,9 +332,13 @@ class Router:
             sleep=backoff_sleep,
             reraise=True,
         )
+        pending: OCRRouterError | None = first_failure
         try:
             async for attempt in retrying:
                 with attempt:
+                    if pending is not None:
+                        failure, pending = pending, None
+                        raise failure
                     return await self._attempt(job)
         except OCRRouterError as error:
             raise self._final_error(error, job) from None
@@ -403,10 +425,9 @@ class Router:
         client = self._client_for_running_loop()
         try:
             # The provider bounds each phase of the call; this bounds the call as a whole.
-            return await asyncio.wait_for(
-                deployment.provider.send(job.request, client, timeout=limit), limit
-            )
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(limit):
+                return await deployment.provider.send(job.request, client, timeout=limit)
+        except TimeoutError:
             raise RequestTimeoutError(f"no answer within {limit:.3g} s") from None
         except OCRRouterError as error:
             error.provider = deployment.provider_name
@@ -457,6 +478,8 @@ class Router:
     def _wait_before_retry(self, job: _Request, state: RetryCallState) -> float:
         """No wait when an untried deployment (or a fallback) is usable; backoff otherwise."""
         now = self._clock()
+        if self._sampled(job, now) is not None:
+            return 0.0
         untried, retried, _ = self._candidates(job, now)
         if untried or not retried:
             # Nothing usable at all: `_acquire` waits for the first to return, no need to add.
@@ -555,6 +578,31 @@ class Router:
                 retried = _lowest_tier(usable)
         return [], retried, out
 
+    def _select(self, job: _Request, now: float) -> tuple[Deployment | None, dict[str, _Out]]:
+        """The deployment for this attempt, or None and why each deployment is out."""
+        deployment = self._sampled(job, now)
+        if deployment is not None:
+            return deployment, {}
+        untried, retried, out = self._candidates(job, now)
+        candidates = untried or retried
+        return (self._strategy.choose(candidates) if candidates else None), out
+
+    def _sampled(self, job: _Request, now: float) -> Deployment | None:
+        """An untried usable deployment of the first group's first tier when that tier is large,
+        chosen by testing only a few of its members; None when small or not found that way.
+
+        What `_candidates` would return then is exactly that tier's untried usable members (it
+        is the lowest tier of the first group), so sampling changes only the cost."""
+        pool = self._first_tiers[job.plan[0]]
+        if len(pool) <= SAMPLE_ABOVE:
+            return None
+        failed = job.failed
+
+        def usable(deployment: Deployment) -> bool:
+            return deployment.id not in failed and self._unavailable(deployment, job, now) is None
+
+        return self._strategy.sample(pool, usable)
+
     async def _acquire(self, job: _Request) -> tuple[Deployment, bool]:
         """Choose a deployment and book it (in flight, rate window, probe), waiting for one to
         become usable if needed and possible within the deadline.
@@ -570,10 +618,8 @@ class Router:
                 now = self._clock()
                 if waiter is not None:
                     waiter.seen = self._changes
-                untried, retried, out = self._candidates(job, now)
-                candidates = untried or retried
-                if candidates:
-                    deployment = self._strategy.choose(candidates)
+                deployment, out = self._select(job, now)
+                if deployment is not None:
                     # Booked with no await in between, so no other request takes the same slot.
                     pages = estimated_pages(job.request.page_indexes)
                     self._limits.acquire(deployment, pages, now)

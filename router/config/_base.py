@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 from router.errors import ConfigError
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
 
 logger = logging.getLogger("router.config")
 

@@ -6,7 +6,7 @@ about load and speed it reads from a `LoadView`, which the Router's state provid
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar, Protocol
 
 from router.deployment import Deployment
@@ -29,4 +29,11 @@ class Strategy(Protocol):
 
     def choose(self, candidates: Sequence[Deployment]) -> Deployment:
         """Pick one of `candidates` (never empty: the Router filters before calling)."""
+        ...
+
+    def sample(
+        self, pool: Sequence[Deployment], usable: Callable[[Deployment], bool]
+    ) -> Deployment | None:
+        """Pick a deployment of a large `pool` for which `usable` is true, testing only a few
+        (see `_sampling.py`); None when those few were not enough to decide."""
         ...

@@ -6,18 +6,22 @@ random, not by list order, so that idle deployments share the work instead of th
 the config taking it all (and so that several router processes do not all pick the same one).
 
 Complexity: O(N) per call: one pass reading `in_flight`, with reservoir sampling over the ties
-(no list of tied candidates is built).
+(no list of tied candidates is built). In a large pool (`sample`, see `_sampling.py`) the pass
+runs over up to `MAX_DRAWS` usable deployments drawn at random instead of over all of them: the
+"power of d choices", which keeps the most loaded deployment within a small constant of the
+least loaded one at O(1) per decision.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import islice
 from typing import ClassVar
 
 from router.deployment import Deployment
 from router.strategies._candidates import require_candidates
+from router.strategies._sampling import MAX_DRAWS, draw_usable
 from router.strategies.base import LoadView
 
 
@@ -47,3 +51,9 @@ class LeastBusy:
                 if randrange(ties) == 0:
                     best = deployment
         return best
+
+    def sample(
+        self, pool: Sequence[Deployment], usable: Callable[[Deployment], bool]
+    ) -> Deployment | None:
+        drawn = draw_usable(pool, usable, self._rng, wanted=MAX_DRAWS)
+        return self.choose(drawn) if drawn else None

@@ -29,6 +29,9 @@ cancels out anyway (they tie, and in-flight counts decide).
 
 Ties go to either candidate with equal chance.
 
+In a large pool (`sample`), the two are drawn at random and redrawn when out (the same
+distribution as filtering first); the neutral figure is taken from the pool, measured or not.
+
 Complexity: O(1) per decision: two random draws, two `in_flight` and two `seconds_per_page`
 reads; an unmeasured candidate adds at most `NEUTRAL_SAMPLE_SIZE` more reads.
 """
@@ -37,12 +40,13 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from router.deployment import Deployment
 from router.errors import ConfigError
 from router.strategies._candidates import require_candidates
+from router.strategies._sampling import draw_usable
 from router.strategies.base import LoadView
 
 # Assumed slow, like tower's 1 s default RTT: used only when no measured figure is at hand.
@@ -82,8 +86,21 @@ class LowestLatency:
         second_index = randrange(count - 1)
         if second_index >= first_index:
             second_index += 1
-        first = candidates[first_index]
-        second = candidates[second_index]
+        return self._cheaper(candidates[first_index], candidates[second_index], candidates)
+
+    def sample(
+        self, pool: Sequence[Deployment], usable: Callable[[Deployment], bool]
+    ) -> Deployment | None:
+        drawn = draw_usable(pool, usable, self._rng, wanted=2)
+        if len(drawn) < 2:
+            return None
+        return self._cheaper(drawn[0], drawn[1], pool)
+
+    def _cheaper(
+        self, first: Deployment, second: Deployment, candidates: Sequence[Deployment]
+    ) -> Deployment:
+        """The one of two deployments with the lower expected cost (`candidates` give the
+        neutral figure for an unmeasured one)."""
         seconds_per_page = self._view.seconds_per_page
         first_figure = seconds_per_page(first.id)
         second_figure = seconds_per_page(second.id)

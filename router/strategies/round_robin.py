@@ -18,17 +18,24 @@ Ties go to the earlier candidate, so the order is deterministic for a given cand
 
 Complexity: O(N) per call (one pass over the candidates, no allocation beyond the first sighting
 of an id). The per-id table holds one float per deployment ever seen, bounded by the config.
+
+A large pool (`sample`) is served by stride scheduling instead, O(log N) per decision: each
+deployment's next turn is a number, the earliest turn goes next and moves on by 1 / weight, so
+over any stretch each deployment gets its weight's share, interleaved. A deployment found out
+(cooling, at a limit) when its turn comes loses that turn, so it is owed no burst on return.
 """
 
 from __future__ import annotations
 
+import heapq
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import islice
 from typing import ClassVar
 
 from router.deployment import Deployment
 from router.strategies._candidates import require_candidates
+from router.strategies._sampling import MAX_DRAWS
 from router.strategies.base import LoadView
 
 
@@ -40,6 +47,7 @@ class RoundRobin:
         self._view = view
         self._rng = rng or random.Random()
         self._current_weights: dict[str, float] = {}
+        self._schedules: dict[int, _StrideSchedule] = {}  # per sampled pool (the Router's tuples)
 
     def choose(self, candidates: Sequence[Deployment]) -> Deployment:
         count = require_candidates(candidates)
@@ -78,3 +86,38 @@ class RoundRobin:
                 best_current = current
         current_weights[best.id] = best_current - len(candidates)
         return best
+
+    def sample(
+        self, pool: Sequence[Deployment], usable: Callable[[Deployment], bool]
+    ) -> Deployment | None:
+        schedule = self._schedules.get(id(pool))
+        if schedule is None or schedule.pool is not pool:
+            schedule = self._schedules[id(pool)] = _StrideSchedule(pool)
+        return schedule.next(usable)
+
+
+class _StrideSchedule:
+    """Stride scheduling over one pool: a heap of (next turn, position)."""
+
+    def __init__(self, pool: Sequence[Deployment]) -> None:
+        self.pool = pool
+        # Weights are read once: a weight changed later must not divide by zero mid-heap.
+        self._strides = [1.0 / d.weight if d.weight > 0 else 0.0 for d in pool]
+        self._turns = [(stride, index) for index, stride in enumerate(self._strides) if stride]
+        heapq.heapify(self._turns)
+
+    def next(self, usable: Callable[[Deployment], bool]) -> Deployment | None:
+        """The usable deployment whose turn is next; None after `MAX_DRAWS` unusable turns."""
+        lost: list[tuple[float, int]] = []
+        chosen: Deployment | None = None
+        for _ in range(min(MAX_DRAWS, len(self._turns))):
+            turn, index = heapq.heappop(self._turns)
+            following = (turn + self._strides[index], index)
+            if usable(self.pool[index]):
+                chosen = self.pool[index]
+                heapq.heappush(self._turns, following)
+                break
+            lost.append(following)
+        for entry in lost:
+            heapq.heappush(self._turns, entry)
+        return chosen

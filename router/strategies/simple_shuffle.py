@@ -12,18 +12,22 @@ O(log N) to pick. The cumulative weights are cached for the last candidate *tupl
 identity), so a caller that reuses the same tuple pays only the O(log N) bisection. Lists are
 never cached: they can be changed in place between calls. (Weights are read when a tuple is
 first seen, so a weight changed on a live Deployment takes effect with the next new tuple.)
+
+In a large pool (`sample`) a weighted draw is tested for usability and redrawn when out: the
+same distribution over the usable deployments as filtering first, at O(log N) per draw.
 """
 
 from __future__ import annotations
 
 import random
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import accumulate
 from typing import ClassVar
 
 from router.deployment import Deployment
 from router.strategies._candidates import require_candidates
+from router.strategies._sampling import MAX_DRAWS
 from router.strategies.base import LoadView
 
 
@@ -36,6 +40,8 @@ class SimpleShuffle:
         # The last candidate tuple and its cumulative weights (None: all weights equal).
         self._cached_candidates: tuple[Deployment, ...] | None = None
         self._cached_cumulative: list[float] | None = None
+        # Each sampled pool (the Router's fixed tuples) with its cumulative weights.
+        self._pools: dict[int, tuple[Sequence[Deployment], list[float] | None]] = {}
 
     def choose(self, candidates: Sequence[Deployment]) -> Deployment:
         count = require_candidates(candidates)
@@ -54,6 +60,24 @@ class SimpleShuffle:
         index = bisect_right(cumulative, self._rng.random() * cumulative[-1])
         # random() < 1.0, but float rounding may land exactly on the total: clamp to the last.
         return candidates[min(index, count - 1)]
+
+    def sample(
+        self, pool: Sequence[Deployment], usable: Callable[[Deployment], bool]
+    ) -> Deployment | None:
+        cached = self._pools.get(id(pool))
+        if cached is None or cached[0] is not pool:
+            cached = self._pools[id(pool)] = (pool, _cumulative_weights(pool))
+        cumulative = cached[1]
+        count = len(pool)
+        for _ in range(MAX_DRAWS):
+            if cumulative is None:
+                deployment = pool[self._rng.randrange(count)]
+            else:
+                index = bisect_right(cumulative, self._rng.random() * cumulative[-1])
+                deployment = pool[min(index, count - 1)]
+            if usable(deployment):
+                return deployment
+        return None
 
 
 def _cumulative_weights(candidates: Sequence[Deployment]) -> list[float] | None:

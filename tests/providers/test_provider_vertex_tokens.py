@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -398,7 +398,7 @@ class FakeDefaultCredentials:
         self.refreshes += 1
         self.token = "ya29.adc"
         # google-auth's expiry is a naive UTC datetime
-        self.expiry = datetime.now(timezone.utc).replace(tzinfo=None) + timedelta(hours=1)
+        self.expiry = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1)
 
 
 async def test_default_credentials_are_looked_up_at_first_use_then_cached(

@@ -48,7 +48,7 @@ async def test_readiness_turns_503_when_every_deployment_of_a_group_cools(
     assert rows["a"]["status"] == "cooling"
     assert rows["a"]["group"] == "ocr" and rows["a"]["provider"] == "mistral"
     until = datetime.datetime.fromisoformat(rows["a"]["cooldown_until"])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     assert until.tzinfo is not None
     assert now < until <= now + datetime.timedelta(seconds=61)
     assert rows["b"]["status"] == "healthy" and rows["b"]["cooldown_until"] is None

@@ -32,15 +32,17 @@ async def test_round_robin_respects_weights_1_2_3(png_bytes: bytes) -> None:
 
 async def test_least_busy_sends_new_requests_to_idle_deployments(png_bytes: bytes) -> None:
     fakes = {
-        "slow": FakeProvider("mistral", api_key=KEY, latency=0.5),
-        "idle1": FakeProvider("mistral", api_key=KEY),
-        "idle2": FakeProvider("mistral", api_key=KEY),
+        "slow": FakeProvider("mistral", api_key=KEY, latency=1.0),
+        # A little latency keeps all six first requests in flight together (an in-process
+        # answer with none would end before the next request is even routed).
+        "idle1": FakeProvider("mistral", api_key=KEY, latency=0.01),
+        "idle2": FakeProvider("mistral", api_key=KEY, latency=0.01),
     }
     entries, transport = fleet(fakes)
     async with Router(entries, transport=transport, routing_strategy="least-busy") as router:
         # Six at once spread two per deployment; the slow one keeps its two in flight.
         held = [asyncio.ensure_future(router.aocr("ocr", png_bytes)) for _ in range(6)]
-        await asyncio.sleep(0.1)  # the idle ones answer in-process at once; the slow one in 0.5 s
+        await asyncio.sleep(0.1)  # the idle ones have answered (0.01 s); the slow one takes 1 s
         assert fakes["idle1"].request_count + fakes["idle2"].request_count == 4
         assert router.health()["slow"].in_flight == 2
         for _ in range(20):

@@ -121,7 +121,7 @@ async def test_proxy_survives_random_faults_and_outages_without_losing_a_request
                         client.post("/v1/ocr", json=body, headers=headers),
                         REQUEST_TIMEOUT_S + HANG_MARGIN_S,
                     )
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     outcome = "hung"
                     ledger.note(f"request {request_id} hung past its deadline")
                 except httpx.HTTPError as error:

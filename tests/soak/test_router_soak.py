@@ -85,7 +85,7 @@ async def test_router_survives_random_faults_and_outages_without_losing_a_reques
                     )
                 except OCRRouterError as error:
                     outcome = type(error).__name__
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     outcome = "hung"
                     ledger.note(f"request {request_id} hung past its deadline")
                 except Exception as error:  # anything untyped breaks the promise
