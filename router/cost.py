@@ -118,6 +118,8 @@ class CostLedger:
 
     def over_budget(self, deployment: Deployment, now: float) -> tuple[str, float | None] | None:
         """(why, when the period ends) for the first spent budget covering it, else None."""
+        if not self._budgets:
+            return None  # asked for every deployment tested, on every decision
         for budget in self._budgets_of(deployment):
             label, ends = period_bounds(budget.period, now)
             spent = self._state.spend(f"{budget.scope}:{budget.name}:{label}")

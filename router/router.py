@@ -62,7 +62,7 @@ from router.health import Availability, CircuitBreaker, HealthPolicy
 from router.limits import Limits, estimated_pages
 from router.retry import RetryBudget, backoff, backoff_sleep, worth_retrying
 from router.state.base import RouterState
-from router.state.memory import DEFAULT_RECORD_TTL, MemoryState
+from router.state.memory import DEFAULT_MAX_KEYS, DEFAULT_RECORD_TTL, MemoryState
 from router.strategies import create_strategy
 from router.strategies._sampling import SAMPLE_ABOVE
 from router.types import Attempt, CallInfo, OCRRequest, OCRResponse
@@ -136,6 +136,7 @@ class _Request:
     deadline: float
     started: float
     pages: int | None  # pages asked for, None for "the whole document"
+    reserved_pages: int  # what an attempt books against page quotas before the answer
     failed: set[str] = field(default_factory=set)
     attempts: list[Attempt] = field(default_factory=list)
     last_deployment: Deployment | None = None
@@ -192,7 +193,11 @@ class Router:
             self._state: RouterState = shared
             self._close_state = shared.close
         else:
-            self._state = state or MemoryState(clock=clock, record_ttl=record_ttl)
+            # Several keys per deployment (health, latency, usage window): bounds must fit all.
+            max_keys = max(DEFAULT_MAX_KEYS, 4 * len(self._deployments))
+            self._state = state or MemoryState(
+                clock=clock, record_ttl=record_ttl, max_keys=max_keys
+            )
         rng = random.Random(settings_.seed) if settings_.seed is not None else None
         self._strategy = create_strategy(settings_.routing_strategy, self._state, rng=rng)
         self._health = CircuitBreaker(
@@ -309,6 +314,7 @@ class Router:
             deadline=now + (timeout if timeout is not None else self.settings.timeout),
             started=now,
             pages=len(page_indexes) if page_indexes else None,
+            reserved_pages=estimated_pages(page_indexes),
         )
         self._retry_budget.deposit(now)
         # Most requests succeed at once: the first attempt runs before tenacity (whose set-up
@@ -357,7 +363,7 @@ class Router:
         deployment, probe = await self._acquire(job)
         job.last_deployment = deployment
         number = len(job.attempts) + 1
-        reserved = estimated_pages(job.request.page_indexes)
+        reserved = job.reserved_pages
         started = time.perf_counter()
         try:
             response = await self._send(deployment, job)
@@ -447,7 +453,7 @@ class Router:
         job.last_error = error
         now = self._clock()
         label = describe_error(error)
-        self._limits.release(deployment, estimated_pages(job.request.page_indexes), 0, now)
+        self._limits.release(deployment, job.reserved_pages, 0, now)
         until = self._health.record_failure(deployment.id, error, now, probe=probe)
         if worth_retrying(error):
             self._state.observe_failure(deployment.id, now)  # a failure is a slow sample
@@ -546,7 +552,7 @@ class Router:
         spent = self._ledger.over_budget(deployment, now)
         if spent is not None:
             return _Out(f"over budget ({spent[0]})", until=spent[1])
-        check = self._limits.check(deployment, estimated_pages(job.request.page_indexes), now)
+        check = self._limits.check(deployment, job.reserved_pages, now)
         if not check.has_room:
             return _Out(
                 f"at its limit: {check.reason}",
@@ -621,7 +627,7 @@ class Router:
                 deployment, out = self._select(job, now)
                 if deployment is not None:
                     # Booked with no await in between, so no other request takes the same slot.
-                    pages = estimated_pages(job.request.page_indexes)
+                    pages = job.reserved_pages
                     self._limits.acquire(deployment, pages, now)
                     if self._limits.needs_reservation(deployment):
                         # A shared state: one atomic round trip books the quota across

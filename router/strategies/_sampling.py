@@ -24,6 +24,9 @@ SAMPLE_ABOVE = 64
 # Draws before giving up on a pool: with half the pool out, 8 draws all miss 1 time in 256.
 MAX_DRAWS = 8
 
+# Usable deployments compared per sampled least-busy or lowest-cost decision ("d choices").
+SAMPLED_CHOICES = 4
+
 Usable = Callable[[Deployment], bool]
 
 

@@ -7,9 +7,9 @@ the config taking it all (and so that several router processes do not all pick t
 
 Complexity: O(N) per call: one pass reading `in_flight`, with reservoir sampling over the ties
 (no list of tied candidates is built). In a large pool (`sample`, see `_sampling.py`) the pass
-runs over up to `MAX_DRAWS` usable deployments drawn at random instead of over all of them: the
-"power of d choices", which keeps the most loaded deployment within a small constant of the
-least loaded one at O(1) per decision.
+runs over `SAMPLED_CHOICES` usable deployments drawn at random instead of over all of them: the
+"power of d choices" (Envoy's least-request balancer draws 2), which keeps the most loaded
+deployment within a small constant of the least loaded one at O(1) per decision.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from router.deployment import Deployment
 from router.strategies._candidates import require_candidates
-from router.strategies._sampling import MAX_DRAWS, draw_usable
+from router.strategies._sampling import SAMPLED_CHOICES, draw_usable
 from router.strategies.base import LoadView
 
 
@@ -55,5 +55,5 @@ class LeastBusy:
     def sample(
         self, pool: Sequence[Deployment], usable: Callable[[Deployment], bool]
     ) -> Deployment | None:
-        drawn = draw_usable(pool, usable, self._rng, wanted=MAX_DRAWS)
+        drawn = draw_usable(pool, usable, self._rng, wanted=SAMPLED_CHOICES)
         return self.choose(drawn) if drawn else None

@@ -14,8 +14,8 @@ Prices are compared per ordinary page; annotated pages usually scale with it.
 
 Complexity: O(N) per call: one pass over the prices; `in_flight` is read only for candidates that
 tie on the cheapest price so far. In a large pool (`sample`) the pool is ranked by price once;
-a decision walks the price levels from the cheapest, testing a small level whole and drawing up
-to `MAX_DRAWS` of a large one, and among the usable ones found at the cheapest level it takes
+a decision walks the price levels from the cheapest, testing a small level whole and drawing
+`SAMPLED_CHOICES` usable ones of a large one; among those found at the cheapest level it takes
 the least busy: O(1) per decision while the cheap deployments are up.
 """
 
@@ -29,7 +29,7 @@ from typing import ClassVar
 
 from router.deployment import Deployment
 from router.strategies._candidates import require_candidates
-from router.strategies._sampling import MAX_DRAWS, draw_usable
+from router.strategies._sampling import MAX_DRAWS, SAMPLED_CHOICES, draw_usable
 from router.strategies.base import LoadView
 
 
@@ -83,7 +83,7 @@ class LowestCost:
                 found = [deployment for deployment in ranked[start:stop] if usable(deployment)]
             else:
                 found = draw_usable(
-                    ranked, usable, self._rng, wanted=MAX_DRAWS, start=start, stop=stop
+                    ranked, usable, self._rng, wanted=SAMPLED_CHOICES, start=start, stop=stop
                 )
             if found:
                 return self.choose(found)

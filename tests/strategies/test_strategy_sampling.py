@@ -112,8 +112,8 @@ def test_least_busy_prefers_idle_deployments_among_those_drawn() -> None:
     strategy = create_strategy("least-busy", StubLoadView(in_flight=busy), rng=random.Random(8))
     picks = [strategy.sample(pool, _CountingTest()) for _ in range(1_000)]
     idle_picks = sum(1 for chosen in picks if chosen is not None and chosen.id not in busy)
-    # Choosing blindly would find an idle one a quarter of the time; 8 draws find one 90%.
-    assert idle_picks >= 850
+    # Choosing blindly finds an idle one a quarter of the time; the best of 4 draws, 68%.
+    assert idle_picks >= 600
 
 
 def test_lowest_cost_takes_the_cheapest_usable_price_level() -> None:
