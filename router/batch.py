@@ -272,7 +272,8 @@ class _Batch:
                 page_count = await asyncio.to_thread(count_pdf_pages, content)
         chunks = plan_chunks(self.options.pages, page_count, self.options.pages_per_request)
         result.requests = len(chunks)
-        tasks = [asyncio.ensure_future(self._request(document, chunk)) for chunk in chunks]
+        failed = asyncio.Event()
+        tasks = [asyncio.ensure_future(self._request(document, chunk, failed)) for chunk in chunks]
         try:
             responses = await asyncio.gather(*tasks)
         except BaseException:
@@ -293,10 +294,20 @@ class _Batch:
         result.cost_usd = cost
         return list(responses)
 
-    async def _request(self, document: Any, pages: list[int] | None) -> OCRResponse:
+    async def _request(
+        self, document: Any, pages: list[int] | None, failed: asyncio.Event
+    ) -> OCRResponse:
+        """One chunk; `failed` is set when any chunk of the same document fails."""
         params: dict[str, Any] = {} if pages is None else {"pages": pages}
         async with self.requests_in_flight:
-            response = await self.router.aocr(self.model, document, **params)
+            # A chunk let in by a failed one's slot runs before the failure is seen by `_ocr`.
+            if failed.is_set():
+                raise asyncio.CancelledError
+            try:
+                response = await self.router.aocr(self.model, document, **params)
+            except BaseException:
+                failed.set()
+                raise
         self.pages_done += len(response.pages)
         info = response.call_info
         if info is not None and info.cost_usd is not None:
