@@ -365,6 +365,10 @@ class OCRResponse(_Lenient):
         """The response as Mistral's API returns it (every spec field, unknown fields kept)."""
         return self.model_dump(mode="json")
 
+    def to_wire_json(self) -> bytes:
+        """`to_wire()` as compact JSON, serialised by pydantic-core (the proxy's answer)."""
+        return self.model_dump_json().encode()
+
     def with_call_info(self, info: CallInfo) -> OCRResponse:
         self._call_info = info
         return self

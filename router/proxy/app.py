@@ -106,7 +106,7 @@ def create_app(
             group = model if model in groups else ""  # unknown names must not grow label sets
             response = await router.aocr(model, document, **params)
             answer = Response(
-                json.dumps(response.to_wire(), separators=(",", ":")),
+                response.to_wire_json(),
                 media_type=JSON,
                 headers=_call_headers(response.call_info, model),
             )

@@ -1,5 +1,6 @@
 import base64
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -162,6 +163,18 @@ def test_response_keeps_unknown_fields_and_tolerates_missing_optional_ones() -> 
     assert dumped["future_field"] == {"x": 1}
     assert dumped["pages"][0]["new"] == 2
     assert response.call_info is None
+
+
+def test_the_proxy_json_is_the_wire_dict_with_unknown_fields_and_unicode() -> None:
+    response = OCRResponse.model_validate(
+        {
+            "pages": [{"index": 0, "markdown": "Zoë — 東京 \u2028", "new": [1.5, None]}],
+            "model": "mistral-ocr-2512",
+            "usage_info": {"pages_processed": 1, "doc_size_bytes": 10},
+            "future_field": {"x": 1e-05},
+        }
+    )
+    assert json.loads(response.to_wire_json()) == response.to_wire()
 
 
 def test_null_arrays_from_a_provider_read_as_empty() -> None:
