@@ -59,12 +59,14 @@ from router.deployment import Deployment
 from router.errors import ConfigError, InvalidRequestError, OCRRouterError, RequestTimeoutError
 from router.events import Hook, RouterEvent, describe_error, emit
 from router.health import Availability, CircuitBreaker, HealthPolicy
+from router.http_client import RouterClient
 from router.limits import Limits, estimated_pages
 from router.retry import RetryBudget, backoff, backoff_sleep, worth_retrying
 from router.state.base import RouterState
 from router.state.memory import DEFAULT_MAX_KEYS, DEFAULT_RECORD_TTL, MemoryState
 from router.strategies import create_strategy
 from router.strategies._sampling import SAMPLE_ABOVE
+from router.transport import fast_transport
 from router.types import Attempt, CallInfo, OCRRequest, OCRResponse
 
 if TYPE_CHECKING:
@@ -246,7 +248,10 @@ class Router:
         return cls(config.model_list, **settings)
 
     def _new_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=self._transport, limits=DEFAULT_POOL_LIMITS)
+        transport = self._transport or fast_transport(DEFAULT_POOL_LIMITS)
+        if transport is None:  # no `fast` extra, or an environment proxy: httpx's own pool
+            return httpx.AsyncClient(limits=DEFAULT_POOL_LIMITS)
+        return RouterClient(transport, DEFAULT_POOL_LIMITS)
 
     # ---------------------------------------------------------------- introspection
 

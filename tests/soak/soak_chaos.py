@@ -364,7 +364,7 @@ async def run_schedule(
     sites: dict[str, Site],
     phases: list[Phase],
     one: Callable[[int], Awaitable[None]],
-    quiet_at: Mapping[float, Callable[[], None]] | None = None,
+    quiet_at: Mapping[float, Callable[[], Awaitable[None]]] | None = None,
 ) -> float:
     """Send requests 0 .. total-1 through `one` from `concurrency` workers, starting each phase
     when as many requests have started. At each fraction of `quiet_at`, the workers drain (no
@@ -392,7 +392,7 @@ async def run_schedule(
         await asyncio.gather(*(worker(stop) for _ in range(concurrency)))
         seconds += time.monotonic() - started
         if stop in on_stop:
-            on_stop[stop]()
+            await on_stop[stop]()
     await asyncio.gather(*phase_tasks)  # the last phase change is done before anything else
     return seconds
 
