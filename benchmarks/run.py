@@ -1,0 +1,301 @@
+"""Every benchmark, ocr-router beside LiteLLM, in one run: `scripts/bench` (or `python
+benchmarks/run.py`; `--quick` for a short smoke run, `--only router,proxy`, `--no-litellm`).
+
+Prints each table, writes results/NAME.json per benchmark, results/summary.md (all the tables,
+the targets and the machine) and results/latency_vs_concurrency.png. LiteLLM (pinned in
+litellm_env.py) is installed into benchmarks/.litellm-venv on first use and run from there, so
+the two never share a process or an environment; ratios compare figures of this same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_memory
+import bench_proxy
+import bench_router
+import bench_scaling
+import common
+from common import BENCHMARKS, KEY, RESULTS, ms, table
+
+SECTIONS = ("router", "scaling", "proxy", "memory")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much each benchmark does: the full run, or a quick smoke run."""
+
+    rounds: int = 2_000  # sequential overhead: calls each, raw and router alternating
+    calls: int = 1_500  # throughput: calls per concurrency level and run
+    decisions: int = 5_000
+    scaling_calls: int = 1_000
+    proxy_seconds: float = 5.0
+    rss_calls: int = 1_000_000
+    litellm_sequential: int = 1_000
+    litellm_rss_calls: int = 20_000
+
+
+QUICK = Sizes(300, 300, 1_000, 200, 2.0, 50_000, 200, 2_000)
+
+
+class LiteLLM:
+    """LiteLLM's side: its venv's python running litellm_side.py."""
+
+    def __init__(self) -> None:
+        from litellm_env import ensure_litellm_python
+
+        self.python = ensure_litellm_python(BENCHMARKS)
+
+    def side(self, *arguments: str, timeout: float = 3_600) -> dict[str, Any]:
+        command = [str(self.python), str(BENCHMARKS / "litellm_side.py"), *arguments]
+        output = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        if output.returncode != 0:
+            raise RuntimeError(f"litellm_side {arguments[0]} failed:\n{output.stderr[-3000:]}")
+        return json.loads(output.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+    def calls(self, command: str, fake_url: str, document: Path, *extra: str) -> dict[str, Any]:
+        common_arguments = ["--base-url", fake_url, "--api-key", KEY]
+        return self.side(command, *common_arguments, "--document-file", str(document), *extra)
+
+
+def run_router(
+    fake: common.ServerProcess, sizes: Sizes, litellm: LiteLLM | None, document: Path
+) -> str:
+    ours = asyncio.run(bench_router.run(fake, rounds=sizes.rounds, calls=sizes.calls))
+    text = bench_router.report(ours)
+    theirs = None
+    if litellm is not None:
+        levels = ",".join(str(level) for level in bench_router.CONCURRENCY)
+        theirs = litellm.calls(
+            "router", fake.url, document,
+            "--sequential", str(sizes.litellm_sequential),
+            "--concurrency", levels,
+            "--calls", str(sizes.calls),
+        )  # fmt: skip
+        text += "\n" + compare_routers(ours, theirs)
+    common.save("router", {"ocr_router": ours, "litellm": theirs})
+    plot(ours, theirs)
+    return text
+
+
+def compare_routers(ours: dict[str, Any], theirs: dict[str, Any]) -> str:
+    name = next(iter(ours["overhead"]))  # the Router's default transport
+    overhead = ours["overhead"][name]
+    raw_median = overhead["raw"]["median"]
+    rows = [
+        [
+            "sequential call, median ms",
+            ms(overhead["router"]["median"]),
+            ms(theirs["sequential"]["median"]),
+            theirs["sequential"]["median"] / overhead["router"]["median"],
+        ],
+        [
+            "over the raw client, median ms",
+            ms(overhead["difference"]["median"]),
+            ms(theirs["sequential"]["median"] - raw_median),
+            (theirs["sequential"]["median"] - raw_median)
+            / max(overhead["difference"]["median"], 1e-9),
+        ],
+    ]
+    levels = {level["concurrency"]: level for level in ours["throughput"][name]}
+    for level in theirs["concurrent"]:
+        mine = levels[level["concurrency"]]["router"]
+        rows.append(
+            [
+                f"calls/s at {level['concurrency']} concurrent",
+                mine["calls_per_s"],
+                level["calls_per_s"],
+                mine["calls_per_s"] / level["calls_per_s"],
+            ]
+        )
+    rows.append(["errors (LiteLLM: retries)", 0, f"{theirs['errors']} ({theirs['retries']})", ""])
+    return table(
+        f"ocr-router ({name} transport) beside LiteLLM {theirs['litellm']['version']} Router",
+        ["measure", "ocr-router", "LiteLLM", "ocr-router advantage (x)"],
+        rows,
+    )
+
+
+def plot(ours: dict[str, Any], theirs: dict[str, Any] | None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display here
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    name = next(iter(ours["throughput"]))
+    levels = ours["throughput"][name]
+    concurrency = [level["concurrency"] for level in levels]
+    lines = {
+        f"raw httpx client ({name})": [level["raw"] for level in levels],
+        "ocr-router Router": [level["router"] for level in levels],
+    }
+    if theirs is not None:
+        lines[f"LiteLLM {theirs['litellm']['version']} Router"] = theirs["concurrent"]
+    for axis, statistic in zip(axes, ("median", "p99"), strict=True):
+        for label, runs in lines.items():
+            axis.plot(concurrency, [ms(run[statistic]) for run in runs], marker="o", label=label)
+        axis.set_xscale("log", base=2)
+        axis.set_yscale("log")
+        axis.set_xticks(concurrency, [str(level) for level in concurrency])
+        axis.set_xlabel("concurrent calls")
+        axis.set_ylabel(f"{statistic} latency per call (ms)")
+        axis.grid(True, which="both", alpha=0.3)
+    axes[0].legend()
+    figure.suptitle("Latency against concurrency, same fake server (own process), 3 deployments")
+    figure.tight_layout()
+    RESULTS.mkdir(exist_ok=True)
+    figure.savefig(RESULTS / "latency_vs_concurrency.png", dpi=110)
+
+
+def run_scaling(sizes: Sizes) -> str:
+    found = asyncio.run(bench_scaling.run(decisions=sizes.decisions, calls=sizes.scaling_calls))
+    common.save("scaling", found)
+    return bench_scaling.report(found)
+
+
+def run_proxy(fake: common.ServerProcess, sizes: Sizes, litellm: LiteLLM | None) -> str:
+    extra: dict[str, tuple[bench_proxy.Starter, str]] = {}
+    with contextlib.ExitStack() as stack:
+        if litellm is not None:
+            extra = litellm_proxies(litellm, fake, stack)
+        found = bench_proxy.run(fake, duration=sizes.proxy_seconds, extra=extra)
+    common.save("proxy", {"proxies": found})
+    text = bench_proxy.report(found)
+    by_name = {entry["name"]: entry for entry in found}
+    rows = []
+    for workers in (1, 2):
+        plural = "s" * (workers > 1)
+        mine = by_name.get(f"ocr-router serve, {workers} worker{plural}")
+        theirs = by_name.get(f"LiteLLM proxy, {workers} worker{plural}")
+        if mine and theirs:
+            ratio = mine["max"]["requests_per_s"] / theirs["max"]["requests_per_s"]
+            rows.append(
+                [
+                    f"{workers} worker{plural}",
+                    mine["max"]["requests_per_s"],
+                    theirs["max"]["requests_per_s"],
+                    ratio,
+                ]
+            )
+    if rows:
+        text += "\n" + table(
+            "Proxy max requests/s beside LiteLLM's proxy",
+            ["workers", "ocr-router", "LiteLLM", "ocr-router advantage (x)"],
+            rows,
+        )
+    return text
+
+
+def litellm_proxies(
+    litellm: LiteLLM, fake: common.ServerProcess, stack: contextlib.ExitStack
+) -> dict[str, tuple[bench_proxy.Starter, str]]:
+    from litellm_proxy import free_port, start_litellm_proxy, stop
+
+    scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    config = scratch / "litellm.yaml"
+    litellm.side(
+        "proxy-config", "--base-url", fake.url, "--api-key", KEY,
+        "--out", str(config), "--master-key", common.MASTER_KEY,
+    )  # fmt: skip
+
+    def starter(workers: int) -> bench_proxy.Starter:
+        @contextlib.contextmanager
+        def start() -> Any:
+            process = start_litellm_proxy(litellm.python, config, free_port(), workers)
+            try:
+                yield common.ServerProcess(process, process.url)  # type: ignore[arg-type]
+            finally:
+                stop(process)
+
+        return start
+
+    return {
+        f"LiteLLM proxy, {workers} worker{'s' * (workers > 1)}": (
+            starter(workers),
+            common.MASTER_KEY,
+        )
+        for workers in (1, 2)
+    }
+
+
+def run_memory(
+    fake: common.ServerProcess, sizes: Sizes, litellm: LiteLLM | None, document: Path
+) -> str:
+    found: dict[str, Any] = {
+        "imports": {
+            "python (bare)": bench_memory.import_cost("pass"),
+            "router": bench_memory.import_cost("import router"),
+        },
+        "rss": asyncio.run(bench_memory.rss_over_calls(sizes.rss_calls)),
+    }
+    theirs: dict[str, Any] = {}
+    if litellm is not None:
+        imported = litellm.side("import", "--repeat", "5")
+        found["imports"]["litellm (+ Router)"] = {
+            "seconds": imported["import_seconds"]["median"],
+            "rss_bytes": imported["rss_after_import_bytes"],
+        }
+        theirs = litellm.calls("rss", fake.url, document, "--calls", str(sizes.litellm_rss_calls))
+    common.save("memory", {"ocr_router": found, "litellm": theirs or None})
+    text = bench_memory.report(found)
+    if theirs:
+        text += (
+            f"\nLiteLLM Router RSS over {theirs['calls']:,} calls (16 concurrent): "
+            f"{theirs['rss_before_bytes'] / 2**20:.1f} MB after its first call, "
+            f"{theirs['rss_after_bytes'] / 2**20:.1f} MB at the end.\n"
+        )
+    return text
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    parser.add_argument("--no-litellm", action="store_true", help="ocr-router only")
+    arguments = parser.parse_args(argv)
+    sections = [name.strip() for name in arguments.only.split(",") if name.strip()]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}; choose from {', '.join(SECTIONS)}")
+    sizes = QUICK if arguments.quick else Sizes()
+    litellm = None if arguments.no_litellm else LiteLLM()
+    started = time.perf_counter()
+    report = [f"Machine: {json.dumps(common.machine())}\n"]
+    with tempfile.TemporaryDirectory() as scratch, common.fake_server() as fake:
+        document = Path(scratch) / "document.txt"
+        document.write_text(common.document_url())
+        runners = {
+            "router": lambda: run_router(fake, sizes, litellm, document),
+            "scaling": lambda: run_scaling(sizes),
+            "proxy": lambda: run_proxy(fake, sizes, litellm),
+            "memory": lambda: run_memory(fake, sizes, litellm, document),
+        }
+        for section in sections:
+            print(f"== {section} ...", file=sys.stderr, flush=True)
+            text = runners[section]()
+            print(text, flush=True)
+            report.append(text)
+    took = time.perf_counter() - started
+    report.append(f"Run took {took:.0f} s: python benchmarks/run.py {' '.join(argv)}\n")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "summary.md").write_text("\n".join(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
