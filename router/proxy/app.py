@@ -214,8 +214,12 @@ def app_from_environment() -> Starlette:
     if not path:
         raise RuntimeError(f"set {CONFIG_ENV} to the path of the router's config file")
     config = load_config(path)
+    from router.proxy.server import prepare_worker
+
     router = Router(config.model_list, **config.router_settings.model_dump(exclude_unset=True))
-    return create_app(router, config.general_settings, close_router=True)
+    app = create_app(router, config.general_settings, close_router=True)
+    prepare_worker()
+    return app
 
 
 # ---------------------------------------------------------------- the request, step by step
