@@ -45,6 +45,7 @@ TokenCallable = Callable[[], "str | Awaitable[str]"]
 # Visible ASCII, spaces and tabs: what a header value may hold (RFC 9110), obsolete text aside.
 _SENDABLE_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
+_TIMEOUT_PHASES = ("connect", "read", "write", "pool")  # httpx's timeout extension, one bound
 
 
 class ProviderSettings(BaseModel):
@@ -217,7 +218,7 @@ class Provider(ABC):
         limit = timeout if timeout is not None else self.settings.timeout
         http_request = await self.build_request(request, client)
         if limit is not None:
-            http_request.extensions["timeout"] = httpx.Timeout(limit).as_dict()
+            http_request.extensions["timeout"] = dict.fromkeys(_TIMEOUT_PHASES, limit)
         try:
             response = await client.send(http_request)
         except httpx.TimeoutException as error:

@@ -6,13 +6,17 @@ Imports aiohttp: only `router.transport.fast_transport` imports this module, whe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+
+from router.transport import READ_WHOLE_BODY
+
+T = TypeVar("T")
 
 # aiohttp's error -> what httpx's own transport raises for the same event (checked against
 # loopback servers in tests/core/test_transport.py). First match wins: subclasses come first.
@@ -78,6 +82,12 @@ class FastTransport(AiohttpTransport):
             await anext(self._closer)  # its first step registers it with the running loop
         timeout: dict[str, float | None] = request.extensions.get("timeout", {})
         await self._acquire(timeout.get("pool"))
+        if request.extensions.get(READ_WHOLE_BODY) and _has_bytes_body(request):
+            try:
+                with _httpx_errors():
+                    return await self._whole(request, timeout)
+            finally:
+                self._release()
         # The base gives "pool" to aiohttp's `connect` timer (pool wait, DNS and connect); the
         # pool wait is ours, so that timer is httpx's connect timeout.
         request.extensions["timeout"] = {**timeout, "pool": timeout.get("connect")}
@@ -93,6 +103,44 @@ class FastTransport(AiohttpTransport):
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _Body(response.stream, self._release)
         return response
+
+    async def _whole(
+        self, request: httpx.Request, timeout: dict[str, float | None]
+    ) -> httpx.Response:
+        """The answer read to its end by aiohttp and handed over in one piece, for a caller that
+        reads it whole anyway (`RouterClient`): the streamed path's chain of async generators
+        (aiohttp's, httpx-aiohttp's, ours, httpx's) costs more than the routing of a call."""
+        assert isinstance(self.client, aiohttp.ClientSession)
+        opening = self.client.request(
+            request.method,
+            str(request.url),
+            headers=request.headers,
+            data=request.content or None,
+            allow_redirects=False,
+            auto_decompress=False,  # httpx decodes, as on the streamed path
+            compress=False,
+            timeout=aiohttp.ClientTimeout(
+                sock_connect=timeout.get("connect"),
+                sock_read=timeout.get("read"),
+                connect=timeout.get("connect"),  # the pool wait is ours (see handle_...)
+            ),
+            server_hostname=request.extensions.get("sni_hostname"),
+        )
+        answer = await _within(_head_bound(request, timeout), opening)
+        try:
+            content = await answer.read()
+        finally:
+            answer.release()
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+        if answer.reason:
+            extensions["reason_phrase"] = answer.reason.encode()
+        return httpx.Response(
+            answer.status,
+            headers=answer.raw_headers,
+            content=content,  # decoded here by httpx (Content-Encoding), as a stream would be
+            request=request,
+            extensions=extensions,
+        )
 
     async def _close_when_the_loop_ends(self) -> AsyncIterator[None]:
         """Closes the session when the loop shuts its async generators down (`asyncio.run` does,
@@ -159,9 +207,16 @@ def _head_bound(request: httpx.Request, timeout: dict[str, float | None]) -> flo
     return sum(phase for phase in phases if phase is not None)
 
 
-async def _within(
-    seconds: float | None, sending: Coroutine[Any, Any, httpx.Response]
-) -> httpx.Response:
+def _has_bytes_body(request: httpx.Request) -> bool:
+    """Whether the request's body is in memory (a streamed one takes the streamed path)."""
+    try:
+        request.content  # noqa: B018 - raises when the body is a stream not yet read
+    except httpx.RequestNotRead:
+        return False
+    return True
+
+
+async def _within(seconds: float | None, sending: Awaitable[T]) -> T:
     if seconds is None:
         return await sending
     try:

@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from router.transport import READ_WHOLE_BODY
+
 
 class RouterClient(httpx.AsyncClient):
     def __init__(self, transport: httpx.AsyncBaseTransport, limits: httpx.Limits) -> None:
@@ -34,6 +36,7 @@ class RouterClient(httpx.AsyncClient):
             return await super().send(
                 request, stream=stream, auth=auth, follow_redirects=follow_redirects
             )
+        request.extensions[READ_WHOLE_BODY] = True
         response = await self._direct.handle_async_request(request)
         response.request = request
         try:

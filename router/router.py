@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import math
 import random
 import threading
@@ -58,6 +59,7 @@ from router.cost import CostLedger, CostReport, exact_price
 from router.deployment import Deployment
 from router.errors import ConfigError, InvalidRequestError, OCRRouterError, RequestTimeoutError
 from router.events import Hook, RouterEvent, describe_error, emit
+from router.events import logger as event_logger
 from router.health import Availability, CircuitBreaker, HealthPolicy
 from router.http_client import RouterClient
 from router.limits import Limits, estimated_pages
@@ -395,19 +397,20 @@ class Router:
         self._wake_waiters()
         cost = None if usd is None else float(usd)
         job.attempts.append(Attempt(deployment.id, deployment.provider_name, latency))
-        emit(
-            self._hooks,
-            RouterEvent(
-                kind="success",
-                deployment_id=deployment.id,
-                provider=deployment.provider_name,
-                group=deployment.group,
-                attempt=number,
-                latency_s=latency,
-                pages=processed,
-                cost_usd=cost,
-            ),
-        )
+        if self._hooks or event_logger.isEnabledFor(logging.DEBUG):  # most calls: nobody listens
+            emit(
+                self._hooks,
+                RouterEvent(
+                    kind="success",
+                    deployment_id=deployment.id,
+                    provider=deployment.provider_name,
+                    group=deployment.group,
+                    attempt=number,
+                    latency_s=latency,
+                    pages=processed,
+                    cost_usd=cost,
+                ),
+            )
         return response.with_call_info(
             CallInfo(
                 deployment_id=deployment.id,

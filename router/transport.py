@@ -42,6 +42,10 @@ from urllib.request import getproxies
 
 import httpx
 
+# A request extension: the caller reads the whole body at once (`RouterClient`), so the fast
+# transport may read it in one piece instead of streaming it.
+READ_WHOLE_BODY = "ocr_router.read_whole_body"
+
 
 def fast_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
     """An aiohttp-based transport honouring `limits`, or None (keep httpx's default transport)
@@ -56,4 +60,4 @@ def fast_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
     return FastTransport(limits)
 
 
-__all__ = ["fast_transport"]
+__all__ = ["READ_WHOLE_BODY", "fast_transport"]

@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from cachetools import LRUCache, TTLCache
 
@@ -47,7 +48,8 @@ class MemoryState:
         self._health: TTLCache[str, HealthRecord] = TTLCache(max_keys, record_ttl, timer=clock)
         # key -> deque of [bucket second, requests, pages], oldest first
         self._windows: LRUCache[str, deque[list[int]]] = LRUCache(max_keys)
-        self._costs: dict[str, CostTotals] = {}
+        # key -> [requests, pages, usd, priced], added to in place (one call adds to four keys)
+        self._costs: dict[str, list[Any]] = {}
         self._spend: LRUCache[str, Decimal] = LRUCache(max_keys)
 
     # load
@@ -117,16 +119,21 @@ class MemoryState:
     # cost
     def add_cost(self, keys: tuple[str, ...], pages: int, usd: Decimal | None) -> None:
         for key in keys:
-            old = self._costs.get(key, CostTotals())
-            self._costs[key] = CostTotals(
-                requests=old.requests + 1,
-                pages=old.pages + pages,
-                usd=old.usd + (usd if usd is not None else 0),
-                priced=old.priced and usd is not None,
-            )
+            totals = self._costs.get(key)
+            if totals is None:
+                totals = self._costs[key] = [0, 0, Decimal(0), True]
+            totals[0] += 1
+            totals[1] += pages
+            if usd is None:
+                totals[3] = False
+            else:
+                totals[2] += usd
 
     def cost_totals(self) -> dict[str, CostTotals]:
-        return dict(self._costs)
+        return {
+            key: CostTotals(requests=r, pages=p, usd=usd, priced=priced)
+            for key, (r, p, usd, priced) in self._costs.items()
+        }
 
     def add_spend(self, key: str, usd: Decimal) -> None:
         self._spend[key] = self._spend.get(key, Decimal(0)) + usd

@@ -25,14 +25,15 @@ from providers import create_provider
 from providers.fake import FakeProvider
 from router.errors import APIConnectionError, OCRRouterError, RequestTimeoutError
 from router.router import Router
-from router.transport import fast_transport
+from router.transport import READ_WHOLE_BODY, fast_transport
 from router.types import OCRRequest
 
 aiohttp = pytest.importorskip("aiohttp")  # the optional extra `fast`
 pytest.importorskip("httpx_aiohttp")
 
 LIMITS = httpx.Limits(max_connections=8, max_keepalive_connections=4)
-TRANSPORTS = ("httpx", "fast")
+# "fast-whole": the fast transport as `RouterClient` drives it (the body read in one piece).
+TRANSPORTS = ("httpx", "fast", "fast-whole")
 SHORT = 0.3  # seconds: the timeout that the timeout scenarios exceed
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
@@ -50,7 +51,21 @@ def make(kind: str, limits: httpx.Limits = LIMITS) -> httpx.AsyncBaseTransport:
         return httpx.AsyncHTTPTransport(limits=limits)
     transport = fast_transport(limits)
     assert transport is not None
-    return transport
+    return _WholeBody(transport) if kind == "fast-whole" else transport
+
+
+class _WholeBody(httpx.AsyncBaseTransport):
+    """Marks each request as `RouterClient` does: its body will be read at once."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.extensions[READ_WHOLE_BODY] = True
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 # ------------------------------------------------------------------ loopback servers
@@ -190,7 +205,7 @@ async def test_each_failure_raises_what_httpx_own_transport_raises(name: str) ->
             raised[kind] = await error_of(
                 client.post(f"{url}/v1/ocr", content=b"{}", timeout=SHORT)
             )
-    assert raised == {"httpx": expected, "fast": expected}
+    assert raised == dict.fromkeys(TRANSPORTS, expected)
 
 
 @pytest.mark.parametrize("name", FAILURE_PARAMS)
@@ -205,7 +220,7 @@ async def test_each_failure_is_the_same_router_error_through_provider_send(name:
                 "mistral/mistral-ocr-latest", api_key="k", api_base=url, timeout=SHORT
             )
             raised[kind] = await error_of(provider.send(OCRRequest.build(PNG), client))
-    assert raised == {"httpx": expected, "fast": expected}
+    assert raised == dict.fromkeys(TRANSPORTS, expected)
 
 
 @pytest.mark.parametrize(
@@ -228,7 +243,7 @@ async def test_each_failure_is_the_same_router_error_through_the_router(
             async with Router([entry], transport=make(kind), num_retries=0) as router:
                 raised[kind] = await error_of(router.aocr("ocr", PNG))
         assert fake.request_count == 1
-    assert raised == {"httpx": expected, "fast": expected}
+    assert raised == dict.fromkeys(TRANSPORTS, expected)
 
 
 async def test_a_body_cut_by_a_reset_is_a_connection_error_either_way() -> None:
@@ -248,8 +263,12 @@ async def test_a_body_cut_by_a_reset_is_a_connection_error_either_way() -> None:
             raised[kind] = await error_of(c.post(url, content=b"{}"))
             provider = create_provider("mistral/mistral-ocr-latest", api_key="k", api_base=url)
             wrapped[kind] = await error_of(provider.send(OCRRequest.build(PNG), c))
-    assert raised == {"httpx": httpx.ReadError, "fast": httpx.RemoteProtocolError}
-    assert wrapped == {"httpx": APIConnectionError, "fast": APIConnectionError}
+    assert raised == {
+        "httpx": httpx.ReadError,
+        "fast": httpx.RemoteProtocolError,
+        "fast-whole": httpx.RemoteProtocolError,
+    }
+    assert wrapped == dict.fromkeys(TRANSPORTS, APIConnectionError)
 
 
 @pytest.mark.parametrize("kind", TRANSPORTS)
@@ -347,7 +366,7 @@ async def test_an_answer_reads_the_same_and_the_server_sees_the_same_request() -
                 list(seen),
             )
             assert first.http_version == "HTTP/1.1"
-    assert results["fast"] == results["httpx"]
+    assert results["fast"] == results["fast-whole"] == results["httpx"]
     responses, requests = results["fast"]
     assert responses[0][3] == b'{"pages": []}'  # httpx decoded the gzip body
     assert [content for _, content in requests] == [b"\x00raw bytes\xff", b"streamed"]
@@ -384,7 +403,7 @@ async def test_connections_are_kept_alive_as_httpx_keeps_them() -> None:
             for _ in range(3):
                 assert (await client.post(url, content=b"{}")).content == b"ok"
         connections[kind] = count
-    assert connections == {"httpx": 1, "fast": 1}
+    assert connections == dict.fromkeys(TRANSPORTS, 1)
 
 
 # ------------------------------------------------------------------ lifetime and import
