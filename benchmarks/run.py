@@ -262,6 +262,60 @@ def run_memory(
     return text
 
 
+def targets(sections: list[str]) -> str:
+    """The issue's targets beside this run's figures (read back from results/*.json)."""
+    found = {name: json.loads((RESULTS / f"{name}.json").read_text()) for name in sections}
+    rows: list[list[Any]] = []
+
+    def row(target: str, value: float, unit: str, met: bool) -> None:
+        rows.append([target, f"{value:,.3g} {unit}".strip(), "met" if met else "MISSED"])
+
+    if "router" in found:
+        ours, theirs = found["router"]["ocr_router"], found["router"]["litellm"]
+        name = next(iter(ours["overhead"]))
+        difference = ours["overhead"][name]["difference"]["median"]
+        row("overhead over raw, median <= 0.1 ms", ms(difference), "ms", difference <= 1e-4)
+        at_64 = bench_router.median_ratio(ours["throughput"][name], 64)
+        row("throughput at 64 >= 0.8x raw, same transport", at_64, "x", at_64 >= 0.8)
+        if theirs:
+            mine = next(lv for lv in ours["throughput"][name] if lv["concurrency"] == 64)
+            other = next(lv for lv in theirs["concurrent"] if lv["concurrency"] == 64)
+            ratio = mine["router"]["calls_per_s"] / other["calls_per_s"]
+            row("throughput at 64 >= 10x LiteLLM's Router", ratio, "x", ratio >= 10)
+    if "scaling" in found:
+        worst = max(
+            by_size["10000"]["decision"]["median"]
+            for by_size in found["scaling"].values()
+            if isinstance(by_size, dict) and "10000" in by_size
+        )
+        row(
+            "decision at 10,000 deployments < 20 us, every strategy",
+            worst * 1e6,
+            "us",
+            worst < 2e-5,
+        )
+    if "proxy" in found:
+        by_name = {entry["name"]: entry for entry in found["proxy"]["proxies"]}
+        for workers in ("1 worker", "2 workers"):
+            mine = by_name[f"ocr-router serve, {workers}"]
+            theirs = by_name.get(f"LiteLLM proxy, {workers}")
+            if theirs:
+                ratio = mine["max"]["requests_per_s"] / theirs["max"]["requests_per_s"]
+                row(f"proxy req/s >= 5x LiteLLM's, {workers}", ratio, "x", ratio >= 5)
+            added = mine["added_p99"]
+            row(f"proxy added p99 at half rate < 5 ms, {workers}", ms(added), "ms", added < 5e-3)
+    if "memory" in found:
+        memory = found["memory"]["ocr_router"]
+        imported = memory["imports"]["router"]
+        row("import router < 0.3 s", imported["seconds"], "s", imported["seconds"] < 0.3)
+        megabytes = imported["rss_bytes"] / 2**20
+        row("import router < 40 MB RSS", megabytes, "MB", megabytes < 40)
+        growth = memory["rss"]["growth_after_warmup_bytes"] / 2**20
+        calls = memory["rss"]["calls"]
+        row(f"no RSS growth over {calls:,} calls", growth, "MB", growth <= 1)
+    return table("Targets", ["target", "this run", ""], rows)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
@@ -290,6 +344,9 @@ def main(argv: list[str]) -> int:
             text = runners[section]()
             print(text, flush=True)
             report.append(text)
+    text = targets(sections)
+    print(text)
+    report.insert(1, text)
     took = time.perf_counter() - started
     report.append(f"Run took {took:.0f} s: python benchmarks/run.py {' '.join(argv)}\n")
     RESULTS.mkdir(exist_ok=True)
