@@ -139,6 +139,7 @@ def _run_fake_server(args: argparse.Namespace) -> int:
         seed=args.seed,
         latency=args.latency,
         default_page_count=args.pages,
+        record_requests=False,  # only this process could read them: a long run must not keep them
     )
 
     async def serve() -> None:

@@ -143,7 +143,13 @@ def make_deployments(duration_s: float, seed: int, clock: Clock) -> list[FakeDep
             "mistral-1",
             "mistral/mistral-ocr-latest",
             "healthy",
-            FakeProvider("mistral", api_key=DEMO_KEY, seed=seed, latency=(0.05, 0.15)),
+            FakeProvider(
+                "mistral",
+                api_key=DEMO_KEY,
+                seed=seed,
+                latency=(0.05, 0.15),
+                record_requests=False,  # `demo --serve` runs for as long as it is left
+            ),
             {},
         ),
         FakeDeployment(
@@ -157,6 +163,7 @@ def make_deployments(duration_s: float, seed: int, clock: Clock) -> list[FakeDep
                 api_key=DEMO_KEY,
                 seed=seed + 1,
                 latency=(0.05, 0.15),
+                record_requests=False,
             ),
             {},
         ),
@@ -170,6 +177,7 @@ def make_deployments(duration_s: float, seed: int, clock: Clock) -> list[FakeDep
                 seed=seed + 2,
                 latency=(0.08, 0.25),
                 faults={"503": AZURE_FAILURE_RATE},
+                record_requests=False,
             ),
             {},
         ),
@@ -183,6 +191,7 @@ def make_deployments(duration_s: float, seed: int, clock: Clock) -> list[FakeDep
                 seed=seed + 3,
                 latency=(0.15, 0.30),
                 faults={f"429:{VERTEX_RETRY_AFTER_S}": VERTEX_RATE_LIMIT_RATE},
+                record_requests=False,
             ),
             {"vertex_project": "ocr-router-demo", "vertex_location": "europe-west4"},
         ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import signal
 import subprocess
 import sys
@@ -12,6 +14,7 @@ import httpx
 import pytest
 from fake_helpers import ROUTES, body
 
+from providers.samples import make_png
 from router.cli import main
 
 
@@ -46,6 +49,26 @@ def test_fake_server_prints_its_address_answers_and_exits_after_duration() -> No
     assert statuses == [503, 200]
     assert process.returncode == 0
     assert "served 2 requests" in out
+
+
+def test_a_long_running_fake_server_keeps_no_copy_of_what_it_served() -> None:
+    # 200 requests of ~1.4 MB each: kept, they would add ~280 MB to the server's memory.
+    document = "data:image/png;base64," + base64.b64encode(make_png() + bytes(1 << 20)).decode()
+    big = {"model": "mistral-ocr-latest", "document": {"type": "image_url", "image_url": document}}
+    with fake_server_process("--provider", "mistral", "--port", "0") as (process, base_url):
+        client = httpx.Client(base_url=base_url, timeout=15)
+        with client:
+            assert client.post(ROUTES["mistral"], json=big).status_code == 200
+            before = resident_bytes(process.pid)
+            for _ in range(200):
+                assert client.post(ROUTES["mistral"], json=big).status_code == 200
+            grown = resident_bytes(process.pid) - before
+    assert grown < 64 * 2**20, f"the fake server grew by {grown / 2**20:.0f} MiB"
+
+
+def resident_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def test_fake_server_checks_its_key_and_stops_on_sigterm() -> None:
