@@ -45,7 +45,8 @@ TokenCallable = Callable[[], "str | Awaitable[str]"]
 # Visible ASCII, spaces and tabs: what a header value may hold (RFC 9110), obsolete text aside.
 _SENDABLE_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
-_TIMEOUT_PHASES = ("connect", "read", "write", "pool")  # httpx's timeout extension, one bound
+_TIMEOUT_PHASES = ("connect", "read", "write", "pool")
+_RawHeaders = list[tuple[bytes, bytes]]  # httpx's timeout extension, one bound
 
 
 class ProviderSettings(BaseModel):
@@ -97,6 +98,9 @@ class Provider(ABC):
         self.settings = settings
         self._extra_secrets: list[str] = []
         self._parsed_url: tuple[str, httpx.URL] | None = None
+        self._decoded_defaults: tuple[list[tuple[bytes, bytes]], list[tuple[str, str]]] | None = (
+            None
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.settings.model!r}, url={self.url()!r})"
@@ -154,7 +158,7 @@ class Provider(ABC):
             headers[name.lower()] = (name, value)
         for name, value in self._sendable(await self.auth_headers(client)).items():
             headers[name.lower()] = (name, value)
-        merged = [(n, v) for n, v in client.headers.items() if n.lower() not in headers]
+        merged = [pair for pair in self._client_defaults(client) if pair[0].lower() not in headers]
         merged.extend(headers.values())
         content = json.dumps(self.body(prepared), separators=(",", ":")).encode()
         return httpx.Request(
@@ -164,6 +168,13 @@ class Provider(ABC):
             content=content,
             extensions={"timeout": client.timeout.as_dict()},
         )
+
+    def _client_defaults(self, client: httpx.AsyncClient) -> list[tuple[str, str]]:
+        """The client's default headers, decoded once per distinct set (they rarely change)."""
+        raw = client.headers.raw
+        if self._decoded_defaults is None or self._decoded_defaults[0] != raw:
+            self._decoded_defaults = (raw, list(client.headers.items()))
+        return self._decoded_defaults[1]
 
     def _endpoint(self) -> httpx.URL:
         """`url()` parsed once (parsing costs about as much as the rest of building a call)."""

@@ -18,6 +18,7 @@ Concurrent requests may overshoot a budget by the calls already in flight when i
 from __future__ import annotations
 
 import calendar
+import functools
 import math
 import time
 from collections.abc import Sequence
@@ -66,7 +67,14 @@ def exact_price(deployment: Deployment, pages: int, *, annotated: bool) -> Decim
     per_page = deployment.price_per_annotated_page if annotated else None
     if per_page is None:
         per_page = deployment.price_per_page
-    return None if per_page is None else Decimal(repr(float(per_page))) * pages
+    return None if per_page is None else _exact(per_page) * pages
+
+
+@functools.lru_cache(maxsize=1024)
+def _exact(price: float) -> Decimal:
+    """A price as the decimal it reads as (0.001, not 0.001000000000000000020816...); cached:
+    a handful of prices are converted on every call."""
+    return Decimal(repr(float(price)))
 
 
 def period_bounds(period: str, now: float) -> tuple[str, float | None]:
