@@ -45,8 +45,8 @@ TokenCallable = Callable[[], "str | Awaitable[str]"]
 # Visible ASCII, spaces and tabs: what a header value may hold (RFC 9110), obsolete text aside.
 _SENDABLE_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
-_TIMEOUT_PHASES = ("connect", "read", "write", "pool")
-_RawHeaders = list[tuple[bytes, bytes]]  # httpx's timeout extension, one bound
+_TIMEOUT_PHASES = ("connect", "read", "write", "pool")  # httpx's timeout extension, one bound
+_RawHeaders = list[tuple[bytes, bytes]]
 
 
 class ProviderSettings(BaseModel):
@@ -98,9 +98,7 @@ class Provider(ABC):
         self.settings = settings
         self._extra_secrets: list[str] = []
         self._parsed_url: tuple[str, httpx.URL] | None = None
-        self._decoded_defaults: tuple[list[tuple[bytes, bytes]], list[tuple[str, str]]] | None = (
-            None
-        )
+        self._decoded_defaults: tuple[_RawHeaders, list[tuple[str, str]]] | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.settings.model!r}, url={self.url()!r})"

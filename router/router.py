@@ -67,7 +67,7 @@ from router.retry import RetryBudget, backoff, backoff_sleep, worth_retrying
 from router.state.base import RouterState
 from router.state.memory import DEFAULT_MAX_KEYS, DEFAULT_RECORD_TTL, MemoryState
 from router.strategies import create_strategy
-from router.strategies._sampling import SAMPLE_ABOVE
+from router.strategies._sampling import MAX_DRAWS, SAMPLE_ABOVE
 from router.transport import fast_transport
 from router.types import Attempt, CallInfo, OCRRequest, OCRResponse
 
@@ -492,7 +492,7 @@ class Router:
     def _wait_before_retry(self, job: _Request, state: RetryCallState) -> float:
         """No wait when an untried deployment (or a fallback) is usable; backoff otherwise."""
         now = self._clock()
-        if self._sampled(job, now) is not None:
+        if self._untried_in_large_tier(job, now):
             return 0.0
         untried, retried, _ = self._candidates(job, now)
         if untried or not retried:
@@ -616,6 +616,15 @@ class Router:
             return deployment.id not in failed and self._unavailable(deployment, job, now) is None
 
         return self._strategy.sample(pool, usable)
+
+    def _untried_in_large_tier(self, job: _Request, now: float) -> bool:
+        """Whether a few random members of a large first tier include an untried usable one
+        (asking the strategy would move its state, a round robin's turn, for a mere look)."""
+        pool = self._first_tiers[job.plan[0]]
+        if len(pool) <= SAMPLE_ABOVE:
+            return False
+        drawn = (pool[random.randrange(len(pool))] for _ in range(MAX_DRAWS))
+        return any(d.id not in job.failed and self._unavailable(d, job, now) is None for d in drawn)
 
     async def _acquire(self, job: _Request) -> tuple[Deployment, bool]:
         """Choose a deployment and book it (in flight, rate window, probe), waiting for one to
