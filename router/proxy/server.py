@@ -61,6 +61,10 @@ def run_server(
         "access_log": access_log,
         # Requests in flight may run up to the router's deadline, and no request runs longer.
         "timeout_graceful_shutdown": config.router_settings.timeout,
+        # Longer than clients keep idle connections (httpx 5 s, aiohttp 15 s, load balancers
+        # 60 s): the client closes first. Closing at the client's moment races its next request,
+        # which then fails unanswered (uvicorn's default is 5 s, exactly httpx's).
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
     }
     if workers == 1:
         settings = config.router_settings.model_dump(exclude_unset=True)
@@ -86,6 +90,9 @@ def run_server(
     print(f"ocr-router proxy listening on {_url(host, bound.getsockname()[1])}", flush=True)
     Multiprocess(server_config, sockets=[bound]).run()
     return 0
+
+
+KEEP_ALIVE_SECONDS = 75
 
 
 def prepare_worker() -> None:

@@ -150,3 +150,29 @@ async def test_two_workers_serve_requests(
     assert fake.request_count == 4
     assert returncode == 0
     assert "OCR_ROUTER_CONFIG" not in os.environ  # set for the workers only, not in the tests
+
+
+async def test_an_idle_connection_outlives_an_http_clients_own_keep_alive(
+    fake_server: Callable[[FakeProvider], Awaitable[str]], tmp_path: Path
+) -> None:
+    # httpx drops an idle connection after 5 s. Had the server closed its side at that same
+    # moment (uvicorn's default), a request sent just then would fail unanswered.
+    path = write_config(tmp_path, await fake_server(FakeProvider("mistral", api_key=PROVIDER_KEY)))
+    async with serving_proxy("--config", str(path), "--port", "0") as (_, url):
+        host, port = url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        request = f"GET /health/liveness HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+        answers = []
+        for pause in (0.0, 6.0):  # the second request comes after httpx's expiry
+            await asyncio.sleep(pause)
+            writer.write(request)
+            await writer.drain()
+            answers.append(await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10))
+            length = next(
+                int(line.split(b":")[1])
+                for line in answers[-1].split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+            await reader.readexactly(length)
+        writer.close()
+    assert [answer.split(b" ")[1] for answer in answers] == [b"200", b"200"]
