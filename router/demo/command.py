@@ -61,7 +61,7 @@ def _install_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
         help="watch the router fail over between fake providers (no key, no network)",
         description=(
             "Start fake Mistral, Azure and Vertex servers on 127.0.0.1 (one with an outage, one "
-            "failing 15%% of the time, one rate-limited), route a steady stream of sample "
+            "failing 15% of the time, one rate-limited), route a steady stream of sample "
             "documents through a Router over them, show each deployment live, and end with a "
             "summary. Ctrl-C stops early and still prints the summary."
         ),
