@@ -53,9 +53,19 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__} {status}" if status is not None else type(error).__name__
 
 
+def listened(hooks: Sequence[Hook], kind: EventKind) -> bool:
+    """Whether an event of `kind` would reach anyone (a hook, or the log at its level): a
+    caller on the hot path builds the event only then."""
+    return bool(hooks) or logger.isEnabledFor(_level(kind))
+
+
+def _level(kind: EventKind) -> int:
+    return logging.INFO if kind == "cooldown" else logging.DEBUG
+
+
 def emit(hooks: Sequence[Hook], event: RouterEvent) -> None:
     """Log `event` and hand it to every hook; a failing hook is logged, never raised."""
-    level = logging.INFO if event.kind == "cooldown" else logging.DEBUG
+    level = _level(event.kind)
     if logger.isEnabledFor(level):
         details = ", ".join(
             f"{name}={value}"
@@ -80,4 +90,4 @@ def emit(hooks: Sequence[Hook], event: RouterEvent) -> None:
             logger.exception("router hook %r failed on a %s event; ignored", hook, event.kind)
 
 
-__all__ = ["EventKind", "Hook", "RouterEvent", "describe_error", "emit"]
+__all__ = ["EventKind", "Hook", "RouterEvent", "describe_error", "emit", "listened"]

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import math
 import random
 import threading
@@ -58,8 +57,7 @@ from router.config import RouterSettings, build_deployments, load_config
 from router.cost import CostLedger, CostReport, exact_price
 from router.deployment import Deployment
 from router.errors import ConfigError, InvalidRequestError, OCRRouterError, RequestTimeoutError
-from router.events import Hook, RouterEvent, describe_error, emit
-from router.events import logger as event_logger
+from router.events import Hook, RouterEvent, describe_error, emit, listened
 from router.health import Availability, CircuitBreaker, HealthPolicy
 from router.http_client import RouterClient
 from router.limits import Limits, estimated_pages
@@ -67,7 +65,7 @@ from router.retry import RetryBudget, backoff, backoff_sleep, worth_retrying
 from router.state.base import RouterState
 from router.state.memory import DEFAULT_MAX_KEYS, DEFAULT_RECORD_TTL, MemoryState
 from router.strategies import create_strategy
-from router.strategies._sampling import MAX_DRAWS, SAMPLE_ABOVE
+from router.strategies._sampling import SAMPLE_ABOVE, draw_usable
 from router.transport import fast_transport
 from router.types import Attempt, CallInfo, OCRRequest, OCRResponse
 
@@ -75,6 +73,8 @@ if TYPE_CHECKING:
     from router.state.redis import RedisState  # the optional extra `redis`
 
 T = TypeVar("T")
+
+_LOOKS = random.Random()  # draws for the retry wait's look at a large tier (not the strategy's)
 
 # Sized for many concurrent OCR calls to a handful of hosts; keep-alive saves TLS handshakes.
 DEFAULT_POOL_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=128)
@@ -397,7 +397,7 @@ class Router:
         self._wake_waiters()
         cost = None if usd is None else float(usd)
         job.attempts.append(Attempt(deployment.id, deployment.provider_name, latency))
-        if self._hooks or event_logger.isEnabledFor(logging.DEBUG):  # most calls: nobody listens
+        if listened(self._hooks, "success"):  # most calls: nobody listens
             emit(
                 self._hooks,
                 RouterEvent(
@@ -607,24 +607,29 @@ class Router:
 
         What `_candidates` would return then is exactly that tier's untried usable members (it
         is the lowest tier of the first group), so sampling changes only the cost."""
-        pool = self._first_tiers[job.plan[0]]
-        if len(pool) <= SAMPLE_ABOVE:
+        pool = self._large_first_tier(job)
+        if pool is None:
             return None
-        failed = job.failed
-
-        def usable(deployment: Deployment) -> bool:
-            return deployment.id not in failed and self._unavailable(deployment, job, now) is None
-
-        return self._strategy.sample(pool, usable)
+        return self._strategy.sample(pool, self._untried_and_usable(job, now))
 
     def _untried_in_large_tier(self, job: _Request, now: float) -> bool:
         """Whether a few random members of a large first tier include an untried usable one
         (asking the strategy would move its state, a round robin's turn, for a mere look)."""
+        pool = self._large_first_tier(job)
+        usable = self._untried_and_usable(job, now)
+        return pool is not None and bool(draw_usable(pool, usable, _LOOKS, wanted=1))
+
+    def _large_first_tier(self, job: _Request) -> tuple[Deployment, ...] | None:
         pool = self._first_tiers[job.plan[0]]
-        if len(pool) <= SAMPLE_ABOVE:
-            return False
-        drawn = (pool[random.randrange(len(pool))] for _ in range(MAX_DRAWS))
-        return any(d.id not in job.failed and self._unavailable(d, job, now) is None for d in drawn)
+        return pool if len(pool) > SAMPLE_ABOVE else None
+
+    def _untried_and_usable(self, job: _Request, now: float) -> Callable[[Deployment], bool]:
+        def usable(deployment: Deployment) -> bool:
+            return (
+                deployment.id not in job.failed and self._unavailable(deployment, job, now) is None
+            )
+
+        return usable
 
     async def _acquire(self, job: _Request) -> tuple[Deployment, bool]:
         """Choose a deployment and book it (in flight, rate window, probe), waiting for one to

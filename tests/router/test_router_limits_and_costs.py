@@ -181,6 +181,19 @@ async def test_hooks_receive_success_failure_retry_and_cooldown_events(
         assert KEY not in repr(event)
 
 
+async def test_a_success_is_logged_at_debug_without_any_hook(
+    png_bytes: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    entries, transport = fleet({"ok": _fake()})
+    async with Router(entries, transport=transport) as router:
+        caplog.set_level(logging.INFO, logger="ocr_router")
+        await router.aocr("ocr", png_bytes)  # nobody listens at DEBUG: no event, no line
+        caplog.set_level(logging.DEBUG, logger="ocr_router")
+        await router.aocr("ocr", png_bytes)
+    successes = [r for r in caplog.records if r.getMessage().startswith("success ok")]
+    assert len(successes) == 1 and successes[0].levelno == logging.DEBUG
+
+
 async def test_health_reports_each_deployment(png_bytes: bytes) -> None:
     clock = FakeClock()
     fakes = {"bad": _fake(faults={"503": 1.0}), "ok": _fake()}
