@@ -117,6 +117,12 @@ def _install_fake_server(
         "--latency", type=_latency, help="seconds before each answer: SECONDS or LOW,HIGH"
     )
     parser.add_argument(
+        "--latency-per-page",
+        type=_seconds,
+        default=0.0,
+        help="seconds more per page answered (default: %(default)s)",
+    )
+    parser.add_argument(
         "--pages",
         type=_positive_int,
         default=1,
@@ -138,6 +144,7 @@ def _run_fake_server(args: argparse.Namespace) -> int:
         faults=dict(args.fault),
         seed=args.seed,
         latency=args.latency,
+        latency_per_page=args.latency_per_page,
         default_page_count=args.pages,
         record_requests=False,  # only this process could read them: a long run must not keep them
     )

@@ -31,11 +31,13 @@ NEW_REQUEST_FIELDS = (
 
 @dataclass(frozen=True)
 class Reply:
-    """An HTTP answer: status, headers and the exact body bytes."""
+    """An HTTP answer: status, headers and the exact body bytes; `pages` is how many pages an
+    OCR answer holds (what a per-page latency is charged on)."""
 
     status: int
     body: bytes
     headers: Mapping[str, str] = field(default_factory=dict)
+    pages: int = 0
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Reply:

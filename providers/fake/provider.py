@@ -26,7 +26,7 @@ import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -39,6 +39,7 @@ from providers.fake.responses import (
     DocumentError,
     document_facts,
     ocr_answer,
+    page_texts,
     select_pages,
 )
 from router.types import OCRRequest, document_url_of
@@ -97,6 +98,7 @@ class FakeProvider:
         faults: random rate per fault entry once the script is used up; the rest is ok.
         seed: seeds the random faults and latencies, so a run is reproducible.
         latency: seconds before each answer: a number, a `(low, high)` uniform range or a callable.
+        latency_per_page: seconds more per page answered (OCR time grows with the pages).
         default_page_count: pages assumed for a remote URL or an uploaded file (never fetched).
         echo_model: the dated name `mistral-ocr-latest` is answered with.
         hang_seconds: how long a `timeout` fault holds a real connection before dropping it.
@@ -120,6 +122,7 @@ class FakeProvider:
         faults: Mapping[str, float] | None = None,
         seed: int | None = None,
         latency: LatencySpec = None,
+        latency_per_page: float = 0.0,
         default_page_count: int = 1,
         echo_model: str = DEFAULT_ECHO_MODEL,
         hang_seconds: float = DEFAULT_HANG_SECONDS,
@@ -140,6 +143,9 @@ class FakeProvider:
             raise ValueError("default_page_count must be at least 1")
         if not hang_seconds >= 0:
             raise ValueError("hang_seconds must be >= 0")
+        if not 0 <= latency_per_page < float("inf"):
+            raise ValueError("latency_per_page must be a number of seconds >= 0")
+        self.latency_per_page = float(latency_per_page)
         self.provider = provider
         self.api_key = api_key
         self.default_page_count = default_page_count
@@ -192,6 +198,7 @@ class FakeProvider:
                 answer, outcome = self._answer_fault(fault, delay)
                 if answer is None:
                     reply, accepted = self._answer_body(body, parsed)
+                    delay += reply.pages * self.latency_per_page
                     answer = Answer(reply, delay_s=delay)
                     if not accepted:
                         outcome = "invalid"
@@ -293,7 +300,9 @@ class FakeProvider:
                 f"pages {missing} are out of range: the document has {page_count} page(s)",
                 precondition=True,
             ), False
-        return Reply.json(200, ocr_answer(request, pages, size, self.echo_model)), True
+        texts = page_texts(request)
+        answer = ocr_answer(request, pages, size, self.echo_model, texts)
+        return replace(Reply.json(200, answer), pages=len(pages)), True
 
     # -- running --------------------------------------------------------------------------
 

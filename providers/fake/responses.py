@@ -14,6 +14,7 @@ import functools
 import hashlib
 import io
 import json
+import re
 from typing import Any
 
 from router.mime import is_image, parse_data_uri
@@ -39,8 +40,12 @@ def _tiny_png_uri() -> str:
 
 
 @functools.lru_cache(maxsize=128)
-def _pdf_page_count(content: bytes) -> int:
-    # Cached: benchmarks send the same document many times and pypdf parsing is the costliest step.
+def _pdf_page_texts(content: bytes) -> tuple[str, ...]:
+    """The text each page shows (one entry per page), read from its content stream.
+
+    Cached: benchmarks send the same document many times and pypdf parsing is the costliest
+    step. Only strings shown with `Tj` are read (what the project's sample PDFs hold): a fake
+    needs to tell pages apart, not to do OCR, and this costs microseconds per page."""
     try:
         import pypdf
     except ImportError:  # pragma: no cover - depends on the installed extras
@@ -48,9 +53,34 @@ def _pdf_page_count(content: bytes) -> int:
             "the fake's PDF page count needs pypdf: pip install 'ocr-router[fake]'"
         ) from None
     try:
-        return len(pypdf.PdfReader(io.BytesIO(content)).pages)
+        return tuple(_shown_text(page) for page in pypdf.PdfReader(io.BytesIO(content)).pages)
     except Exception as error:  # pypdf raises many kinds for a damaged file
         raise DocumentError(f"the PDF document cannot be read: {type(error).__name__}") from None
+
+
+_SHOWN_STRING = re.compile(rb"\(((?:\\.|[^\\)])*)\)\s*Tj")
+_ESCAPED = re.compile(rb"\\(.)")
+
+
+def _shown_text(page: Any) -> str:
+    contents = page.get_contents()
+    if contents is None:
+        return ""
+    shown = _SHOWN_STRING.findall(contents.get_data())
+    return " ".join(_ESCAPED.sub(rb"\1", text).decode("latin-1") for text in shown)
+
+
+def _pdf_page_count(content: bytes) -> int:
+    return len(_pdf_page_texts(content))
+
+
+def page_texts(request: OCRRequest) -> tuple[str, ...] | None:
+    """What each page of the request's PDF shows, or None for another kind of document."""
+    url = document_url_of(request.document)
+    if url is None or not url.startswith("data:"):
+        return None
+    mime, content = parse_data_uri(url)
+    return _pdf_page_texts(content) if mime == "application/pdf" else None
 
 
 def document_facts(request: OCRRequest, default_page_count: int) -> tuple[int, int | None]:
@@ -156,12 +186,16 @@ def _table(request: OCRRequest, index: int) -> dict[str, Any]:
 IMAGE_WIDTH, IMAGE_HEIGHT = 700, 600
 
 
-def _page(request: OCRRequest, index: int, fingerprint: str, with_image: bool) -> dict[str, Any]:
+def _page(
+    request: OCRRequest, index: int, fingerprint: str, with_image: bool, shown: str | None
+) -> dict[str, Any]:
     image_id = f"img-{index}.png"
     lines = [f"# Page {index + 1}", ""]
     if with_image:
         lines += [f"![{image_id}]({image_id})", ""]
     lines.append(f"Fake OCR text of page index {index} (document {fingerprint}).")
+    if shown:
+        lines += ["", f"The page shows: {shown}"]
     image = {
         "id": image_id,
         "top_left_x": 150,
@@ -195,9 +229,14 @@ def _page(request: OCRRequest, index: int, fingerprint: str, with_image: bool) -
 
 
 def ocr_answer(
-    request: OCRRequest, pages: list[int], doc_size_bytes: int | None, echo_model: str
+    request: OCRRequest,
+    pages: list[int],
+    doc_size_bytes: int | None,
+    echo_model: str,
+    texts: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
-    """The 200 body for `request`, answering `pages`."""
+    """The 200 body for `request`, answering `pages`; `texts` (what each page of the document
+    shows) puts each page's own text into its markdown, so an answer tells its pages apart."""
     url = document_url_of(request.document) or ""
     # A short digest ties the text to the document without echoing its content; its head and
     # length are enough to tell documents apart without hashing megabytes per request.
@@ -212,7 +251,13 @@ def ocr_answer(
         image_count = min(image_count, request.image_limit)
     return {
         "pages": [
-            _page(request, index, fingerprint, position < image_count)
+            _page(
+                request,
+                index,
+                fingerprint,
+                position < image_count,
+                None if texts is None else texts[index],
+            )
             for position, index in enumerate(pages)
         ],
         "model": echoed_model(request.model, echo_model),
@@ -234,5 +279,6 @@ __all__ = [
     "echoed_model",
     "minimal_instance",
     "ocr_answer",
+    "page_texts",
     "select_pages",
 ]
