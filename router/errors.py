@@ -229,6 +229,17 @@ class DocumentFetchError(TransientError):
     status_code = 502
 
 
+class MissingExtraError(OCRRouterError):
+    """501: serving this request needs an optional extra that is not installed (`extra` names
+    it: `pip install 'ocr-router[EXTRA]'`)."""
+
+    status_code = 501
+
+    def __init__(self, message: str, *, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
+
+
 _STATUS_CLASSES: dict[int, type[OCRRouterError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -366,6 +377,7 @@ __all__ = [
     "DocumentTooLargeError",
     "InvalidRequestError",
     "InvalidResponseError",
+    "MissingExtraError",
     "NotFoundError",
     "OCRRouterError",
     "PermissionDeniedError",
