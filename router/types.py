@@ -334,6 +334,40 @@ class Attempt:
     error: str | None = None  # the error's class name and status, None for the success
 
 
+def page_ranges(pages: tuple[int, ...] | list[int]) -> str:
+    """Page indexes as Mistral's page string: (0, 1, 2, 5) is "0-2,5"."""
+    parts: list[str] = []
+    start = previous = None
+    for index in pages:
+        if previous is not None and index == previous + 1:
+            previous = index
+            continue
+        if start is not None:
+            parts.append(str(start) if start == previous else f"{start}-{previous}")
+        start = previous = index
+    if start is not None:
+        parts.append(str(start) if start == previous else f"{start}-{previous}")
+    return ",".join(parts)
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """One shard of a sharded request: the document's pages it held (0-based, in order), the
+    deployment that served it, its attempts, latency and cost; `error` when it failed."""
+
+    pages: tuple[int, ...]
+    deployment_id: str | None
+    provider: str | None
+    attempts: tuple[Attempt, ...]
+    latency_s: float
+    cost_usd: float | None
+    error: str | None = None  # why it failed (its last error), None for a served shard
+
+    @property
+    def page_range(self) -> str:
+        return page_ranges(self.pages)
+
+
 @dataclass(frozen=True)
 class CallInfo:
     """What ocr-router knows about the call that produced a response (never sent on the wire)."""
@@ -346,6 +380,13 @@ class CallInfo:
     pages: int
     attempts: tuple[Attempt, ...] = field(default_factory=tuple)
     group: str | None = None  # the model group (fallbacks included) the deployment belongs to
+    # A sharded request: every shard in page order (deployment_id above is the first shard's).
+    shards: tuple[ShardInfo, ...] = ()
+
+    @property
+    def missing(self) -> tuple[ShardInfo, ...]:
+        """The shards whose pages are missing from a partial answer (`partial=True`)."""
+        return tuple(shard for shard in self.shards if shard.error is not None)
 
 
 class OCRResponse(_Lenient):
@@ -391,5 +432,7 @@ __all__ = [
     "OCRTableObject",
     "OCRUsageInfo",
     "ResponseFormat",
+    "ShardInfo",
     "document_url_of",
+    "page_ranges",
 ]
