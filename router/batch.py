@@ -25,8 +25,13 @@ Design:
   index, 0-based like `--pages` and the response's `index`) or `<stem>.json` (the merged
   response's `to_wire()`), written atomically. Failures are listed with their typed error's
   message, which the providers scrub of keys.
+- Progress: a bar on a terminal; in a pipe or a log, one plain line per document as it ends
+  (on stderr, like the bar), so a long run shows its progress where it is read.
+- `--skip-existing` leaves out the documents whose result is already in `--out` (output names
+  are the same from run to run over the same inputs), so an interrupted run can be resumed.
 - Exit status: 0 when every document succeeded, 1 when any failed, 2 for a usage error (nothing
-  configured, a bad option, an input that does not exist), 130 when interrupted by Ctrl-C.
+  configured, a bad option, an input that does not exist), 130 when interrupted by Ctrl-C (after
+  the summary of the documents that ended).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import argparse
 import asyncio
 import io
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -49,7 +55,8 @@ from router.batch_inputs import (
     assign_outputs,
     discover_inputs,
 )
-from router.cli import Runner, subcommand
+from router.cli import Runner
+from router.cli.arguments import positive_int
 from router.errors import ConfigError, InvalidRequestError, OCRRouterError
 from router.mime import PDF, sniff_mime
 from router.types import OCRResponse, coerce_document, parse_page_spec
@@ -87,6 +94,7 @@ class BatchOptions:
     output_format: OutputFormat = "md"
     concurrency: int = DEFAULT_CONCURRENCY
     pages_per_request: int = DEFAULT_PAGES_PER_REQUEST
+    mime_type: str | None = None  # for local files whose content does not show their type
 
 
 @dataclass
@@ -107,6 +115,8 @@ class DocumentResult:
 class BatchResult:
     documents: list[DocumentResult]
     skipped: list[SkippedFile] = field(default_factory=list)
+    existing: list[BatchInput] = field(default_factory=list)  # --skip-existing: left out
+    interrupted: int = 0  # documents not finished when Ctrl-C stopped the run
 
     @property
     def failed(self) -> list[DocumentResult]:
@@ -127,7 +137,7 @@ class BatchResult:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        return INTERRUPTED_EXIT if self.interrupted else (1 if self.failed else 0)
 
 
 # -- splitting and merging ----------------------------------------------------------------
@@ -186,10 +196,28 @@ def describe_failure(error: BaseException) -> str:
     """The reason shown for a failed document: the error's type and message (never a key:
     providers scrub their messages, and the router's never hold one)."""
     if isinstance(error, OCRRouterError):
+        if error.message.startswith(str(error.status_code)):  # "400 Bad Request": said once
+            return f"{type(error).__name__}: {error}"
         return f"{type(error).__name__} ({error.status_code}): {error}"
     if isinstance(error, OSError):
         return f"cannot read or write the file: {error.strerror or type(error).__name__}"
     return f"{type(error).__name__}: {error}"
+
+
+def _check_pages(pages: list[int] | None, page_count: int | None) -> None:
+    """Refuse `--pages` past the end of a PDF whose page count is known, before sending."""
+    if pages is None or page_count is None or max(pages) < page_count:
+        return
+    raise InvalidRequestError(
+        f"--pages asks for page {max(pages)}, but the PDF has {_count(page_count, 'page')} "
+        f"(0 to {page_count - 1})",
+        field="pages",
+    )
+
+
+def _count(number: int, noun: str) -> str:
+    """`1 page`, `2 pages`."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -202,6 +230,10 @@ def _write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _result_path(item: BatchInput, options: BatchOptions) -> Path:
+    return options.out_dir / f"{item.stem}.{options.output_format}"
 
 
 # -- the batch ----------------------------------------------------------------------------
@@ -217,6 +249,8 @@ class _Batch:
         options: BatchOptions,
         progress: Progress | None,
         task: TaskID | None,
+        log: Console | None = None,
+        total: int = 0,
     ) -> None:
         self.router = router
         self.model = model
@@ -228,6 +262,9 @@ class _Batch:
         self.pages_done = 0
         self.failed = 0
         self.cost_usd = 0.0
+        self.log = log  # a console that is not a terminal: one line per finished document
+        self.total = total
+        self.finished: list[DocumentResult] = []  # in the order they ended (kept on Ctrl-C)
 
     def _show(self, *, advance: int = 0) -> None:
         if self.progress is not None and self.task is not None:
@@ -252,8 +289,22 @@ class _Batch:
             else:
                 result.ok = True
                 result.pages = len(merged.pages)
+        self.finished.append(result)
         self._show(advance=1)
+        self._log(result)
         return result
+
+    def _log(self, result: DocumentResult) -> None:
+        if self.log is None:
+            return
+        from rich.text import Text
+
+        if result.ok:
+            outcome = f"ok, {_count(result.pages, 'page')}, {_cost(result.cost_usd)}"
+        else:
+            outcome = f"FAILED: {result.error}"
+        line = f"[{len(self.finished)}/{self.total}] {result.input.label}: {outcome}"
+        self.log.print(Text(line), soft_wrap=True)
 
     async def _ocr(self, item: BatchInput, result: DocumentResult) -> list[OCRResponse]:
         document: Any
@@ -263,13 +314,18 @@ class _Batch:
         else:
             assert item.path is not None
             content = await asyncio.to_thread(item.path.read_bytes)
+            sniffed = sniff_mime(content)
+            # The content's own type wins: a claim that contradicts it is refused anyway.
+            mime_type = self.options.mime_type if sniffed is None else None
             try:
                 # Encoded once: every chunk of the document sends the same data URI.
-                document = coerce_document(content)
+                document = coerce_document({"file": content, "mime_type": mime_type})
             except ValueError as error:
-                raise InvalidRequestError(str(error), field="document") from None
-            if sniff_mime(content) == PDF:
+                message = str(error).replace("pass mime_type=", "pass --mime-type")
+                raise InvalidRequestError(message, field="document") from None
+            if sniffed == PDF:
                 page_count = await asyncio.to_thread(count_pdf_pages, content)
+                _check_pages(self.options.pages, page_count)
         chunks = plan_chunks(self.options.pages, page_count, self.options.pages_per_request)
         result.requests = len(chunks)
         failed = asyncio.Event()
@@ -322,7 +378,7 @@ class _Batch:
             text = json.dumps(response.to_wire(), indent=2, ensure_ascii=False) + "\n"
         else:
             text = render_markdown(response)
-        path = self.options.out_dir / f"{item.stem}.{self.options.output_format}"
+        path = _result_path(item, self.options)
         _write_atomically(path, text)
         return path
 
@@ -335,16 +391,24 @@ async def run_batch(
     console: Console | None = None,
     *,
     skipped: Sequence[SkippedFile] = (),
+    finished: list[DocumentResult] | None = None,
 ) -> BatchResult:
     """OCR every input through `router` (group `model`) and write the results to
-    `options.out_dir`; `console` shows a progress bar when it is a terminal (none otherwise)."""
+    `options.out_dir`; `console` shows a progress bar when it is a terminal, one line per
+    document otherwise. `finished`, when given, receives each document's result as it ends
+    (what a caller still has when the run is cancelled)."""
     options.out_dir.mkdir(parents=True, exist_ok=True)
     progress: Progress | None = None
     task: TaskID | None = None
+    log: Console | None = None
     if console is not None and console.is_terminal:
         progress = _progress_bar(console)
         task = progress.add_task("OCR", total=len(inputs), pages=0, failed=0, cost=0.0)
-    batch = _Batch(router, model, options, progress, task)
+    elif console is not None:
+        log = console
+    batch = _Batch(router, model, options, progress, task, log, len(inputs))
+    if finished is not None:
+        batch.finished = finished
     if progress is None:
         documents = await asyncio.gather(*(batch.run(item) for item in inputs))
     else:
@@ -389,7 +453,11 @@ def print_summary(result: BatchResult, console: Console) -> None:
 
     table = Table(show_footer=True, title_justify="left")
     ok_count, failed_count = len(result.succeeded), len(result.failed)
-    table.add_column("document", footer=Text(f"{len(result.documents)} documents"))
+    # Long paths lose their start, not their end: the file names are what tell rows apart.
+    widest = max(console.width // 3, 24)
+    table.add_column(
+        "document", footer=Text(_count(len(result.documents), "document")), no_wrap=True
+    )
     table.add_column("pages", justify="right", footer=str(result.pages))
     table.add_column("deployment(s)")
     table.add_column("cost", justify="right", footer=_cost(result.cost_usd))
@@ -397,7 +465,7 @@ def print_summary(result: BatchResult, console: Console) -> None:
     table.add_column("output")
     for document in result.documents:
         table.add_row(
-            Text(document.input.label),
+            Text(_shorten_left(document.input.label, widest)),
             str(document.pages) if document.ok else "-",
             Text(", ".join(document.deployments) or "-"),
             _cost(document.cost_usd) if document.ok else "-",
@@ -406,10 +474,21 @@ def print_summary(result: BatchResult, console: Console) -> None:
         )
     console.print(table)
     if result.skipped:
-        console.print(Text(f"skipped {len(result.skipped)} file(s) that are not documents"))
+        console.print(Text(f"skipped {_count(len(result.skipped), 'file')} that are not documents"))
+    if result.existing:
+        kept = _count(len(result.existing), "document")
+        console.print(Text(f"skipped {kept} whose result was already in the output folder"))
+    if result.interrupted:
+        unfinished = _count(result.interrupted, "document")
+        console.print(Text(f"interrupted by Ctrl-C: {unfinished} not finished (nothing written)"))
     for document in result.failed:
         # soft_wrap: a reason is one line a script or a person can grep, never folded.
         console.print(Text(f"FAILED {document.input.label}: {document.error}"), soft_wrap=True)
+
+
+def _shorten_left(text: str, width: int) -> str:
+    """`…/nested/deeper/letter.pdf`: the end of a label kept whole when it is too wide."""
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
 # -- routing set-up -----------------------------------------------------------------------
@@ -428,8 +507,12 @@ def build_router(config: str | None, model: str | None) -> tuple[Router, str]:
             raise UsageError(f"{config}: invalid config:\n{error.message}") from None
         groups = router.groups()
         listed = ", ".join(groups)
-        if model is None and len(groups) == 1:
-            return router, groups[0]
+        if model is None:
+            entry = _entry_groups(router)
+            if len(entry) == 1:
+                return router, entry[0]
+        elif model in groups:
+            return router, model
         router.close()
         if model is None:
             raise UsageError(
@@ -454,17 +537,22 @@ def build_router(config: str | None, model: str | None) -> tuple[Router, str]:
         raise UsageError(f"cannot use {model}: {problem}\n{NOTHING_CONFIGURED}") from None
 
 
+def _entry_groups(router: Router) -> list[str]:
+    """The groups a request may start from: all but those that are only another's fallback
+    (the README's `mistral-ocr` with its `mistral-ocr-backup`)."""
+    settings = router.settings
+    targets = {group for targets in settings.fallbacks.values() for group in targets}
+    targets.update(settings.default_fallbacks)
+    return [group for group in router.groups() if group not in targets]
+
+
+def _mime_type(text: str) -> str:
+    if re.fullmatch(r"[\w.+-]+/[\w.+-]+", text) is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a MIME type (e.g. application/pdf)")
+    return text.lower()
+
+
 # -- the command --------------------------------------------------------------------------
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
-    return value
 
 
 def _page_spec(text: str) -> list[int]:
@@ -475,8 +563,7 @@ def _page_spec(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"{text!r}: {message} (e.g. 0,2-4)") from None
 
 
-@subcommand("ocr")
-def _install_ocr(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> Runner:
+def install(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> Runner:
     parser = subparsers.add_parser(
         "ocr",
         help="OCR files, folders and URLs through the router; one result per document",
@@ -491,7 +578,10 @@ def _install_ocr(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument("--config", help="a router config (default: $OCR_ROUTER_CONFIG)")
     parser.add_argument(
         "--model",
-        help="with --config: the model group (default: the only one); without: provider/model",
+        help=(
+            "with --config: the model group (default: the only group that is not a fallback); "
+            "without: provider/model"
+        ),
     )
     parser.add_argument(
         "--pages",
@@ -506,15 +596,25 @@ def _install_ocr(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     parser.add_argument(
         "--concurrency",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_CONCURRENCY,
         help="documents open and requests in flight at once (default: %(default)s)",
     )
     parser.add_argument(
         "--pages-per-request",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_PAGES_PER_REQUEST,
         help="split longer local PDFs into requests of this many pages (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="leave out documents whose result is already in --out (resume a stopped run)",
+    )
+    parser.add_argument(
+        "--mime-type",
+        type=_mime_type,
+        help="the type of local files whose content does not show it, e.g. image/png",
     )
     return _run_ocr
 
@@ -532,6 +632,7 @@ def _run_ocr(args: argparse.Namespace) -> int:
         output_format=args.format,
         concurrency=args.concurrency,
         pages_per_request=args.pages_per_request,
+        mime_type=args.mime_type,
     )
     try:
         router, model = build_router(args.config, args.model)
@@ -554,17 +655,26 @@ def _run_ocr(args: argparse.Namespace) -> int:
     for item in skipped:
         print(f"skipped {item.path}: {item.reason}", file=sys.stderr)
     inputs = assign_outputs(found, options.out_dir, f".{options.output_format}")
+    existing: list[BatchInput] = []
+    if args.skip_existing:
+        existing = [item for item in inputs if _result_path(item, options).exists()]
+        inputs = [item for item in inputs if item not in existing]
+    finished: list[DocumentResult] = []
 
     async def batch_then_close() -> BatchResult:
         async with router:  # its connection pool belongs to this loop: closed on it
-            return await run_batch(inputs, router, model, options, errors, skipped=skipped)
+            return await run_batch(
+                inputs, router, model, options, errors, skipped=skipped, finished=finished
+            )
 
     try:
         result = asyncio.run(batch_then_close())
     except KeyboardInterrupt:
         # Results already written are complete (written atomically); the rest were not sent.
-        print("ocr-router ocr: interrupted", file=sys.stderr)
-        return INTERRUPTED_EXIT
+        result = BatchResult(
+            documents=list(finished), skipped=skipped, interrupted=len(inputs) - len(finished)
+        )
+    result.existing = existing
     output = Console(highlight=False)
     if not output.is_terminal:  # a log or a pipe: wide enough that rows do not fold
         output = Console(highlight=False, width=160)

@@ -6,12 +6,13 @@ OCR reads (`router.mime.sniff_mime`; a name's extension is never trusted), and e
 skipped with a note. A file named explicitly is always attempted: if it is not a document, that
 is a failure the person should see, not a silent skip.
 
-Order is stable (the arguments in the order given, each folder's files sorted by relative path),
-so two runs over the same inputs name their outputs the same way. Output names are each input's
-stem (`report.pdf` -> `report.md`); when two inputs share a stem (two `a.pdf` in different
-folders, URLs ending the same way) the later ones get `-2`, `-3`... in that order, compared
-without case because some file systems ignore it; a name that would land on an input file is
-skipped the same way, so a run never overwrites a document.
+Order is stable (the arguments in the order given, each folder's files in natural order of their
+relative path: `doc2` before `doc10`, as a file manager shows them), so two runs over the same
+inputs name their outputs the same way. Output names are each input's stem (`report.pdf` ->
+`report.md`); when two inputs share a stem (two `a.pdf` in different folders, URLs ending the same
+way) the later ones get `-2`, `-3`... in that order, compared without case because some file
+systems ignore it; a name that would land on an input file is skipped the same way, so a run never
+overwrites a document.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ SNIFF_BYTES = 16
 ZIP_SIGNATURE = b"PK\x03\x04"
 FALLBACK_STEM = "document"  # for a URL with no usable last segment
 _UNSAFE_NAME_CHARACTERS = re.compile(r"[^\w.-]+")
+_DIGITS = re.compile(r"(\d+)")
 
 
 class InputError(ValueError):
@@ -95,7 +97,7 @@ def discover_inputs(
         if path.is_file():
             add(argument, path)
         elif path.is_dir():
-            for file in sorted(_files_under(path), key=lambda item: item.as_posix()):
+            for file in sorted(_files_under(path), key=natural_key):
                 label = (path / file).as_posix()
                 if excluded is not None and excluded in (path / file).resolve().parents:
                     continue
@@ -106,6 +108,17 @@ def discover_inputs(
         else:
             raise InputError(f"{argument}: no such file or folder (and not an http(s) URL)")
     return found, skipped
+
+
+def natural_key(path: Path) -> tuple[tuple[int, int | str], ...]:
+    """Sort key of a path: runs of digits compare as numbers (`doc2` < `doc10`), the rest as
+    text without case, then as given (so the order never depends on the file system's)."""
+    parts = _DIGITS.split(path.as_posix())
+    key: list[tuple[int, int | str]] = [
+        (0, int(part)) if part.isdigit() else (1, part.casefold()) for part in parts if part
+    ]
+    key.append((2, path.as_posix()))
+    return tuple(key)
 
 
 def _files_under(folder: Path) -> list[Path]:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from router.cli import Runner, subcommand
+from router.cli import Runner
 from router.config import RouterConfig, load_config
 from router.config._base import ENV_PREFIX
 from router.deployment import Deployment
@@ -284,8 +284,7 @@ def check_config(source: str, *, as_json: bool, out: TextIO, err: TextIO) -> int
     return 0
 
 
-@subcommand("check-config")
-def _install_check_config(
+def install(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> Runner:
     parser = subparsers.add_parser(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import enum
 import json
+import re
 import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -55,9 +56,17 @@ class OCRRouterError(Exception):
             self.status_code = status  # type: ignore[misc]  # per-instance status for 5xx kinds
 
     def __str__(self) -> str:
-        where = "/".join(part for part in (self.provider, self.deployment_id) if part)
-        prefix = f"[{where}] " if where else ""
-        return f"{prefix}{self.message}"
+        return f"{self._where()}{self.message}"
+
+    def _where(self) -> str:
+        """`[ocr/mistral/mistral-ocr-latest#1a2b] `, `[azure-1 (azure_ai)] `: the deployment,
+        and its provider unless the id already names it (derived ids do)."""
+        deployment, provider = self.deployment_id, self.provider
+        if not deployment:
+            return f"[{provider}] " if provider else ""
+        if not provider or provider in re.split(r"[/#]", deployment):
+            return f"[{deployment}] "
+        return f"[{deployment} ({provider})] "
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status_code}, {str(self)!r})"

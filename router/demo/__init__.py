@@ -8,15 +8,13 @@ summary that says what the router did. `--serve` puts the proxy in front of the 
     from router.demo import DemoOptions, run_demo
     summary = await run_demo(DemoOptions(duration_s=3, rate=30), rich.console.Console())
 
-Importing this package registers the `demo` subcommand with `router.cli` (which imports it);
-the rest is imported lazily, so that `ocr-router` works without the `cli` extra (rich) installed.
+The command is `router.demo.command` (a row of `router.cli.COMMANDS`); the rest is imported
+lazily, so that `ocr-router` works without the `cli` extra (rich) installed.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-
-from router.demo import command as _command  # noqa: F401  (registers `ocr-router demo`)
 
 if TYPE_CHECKING:
     from router.demo.run import DemoOptions, DemoSummary, DeploymentSummary, StopSignal, run_demo

@@ -2,8 +2,10 @@
 
 Ctrl-C (or SIGTERM) is part of the demo, not a crash: the first one stops sending, lets the
 requests in flight finish (a few seconds at most) and prints the summary; a second one cancels
-the requests still in flight. Either way the command exits 0 with its summary and no traceback,
-because stopping a demo early is a normal way to end it.
+the requests still in flight. Either way the summary is printed, with no traceback, and the exit
+status is 130 (the shell's code for a command stopped by Ctrl-C, as `ocr-router ocr` uses): a
+script can tell a demo that ran its course (0) from one cut short. `demo --serve` runs until
+Ctrl-C by design, so there Ctrl-C is its normal end (0), as for `ocr-router serve`.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import signal
 import sys
 from collections.abc import Iterator
 
-from router.cli import Runner, subcommand
+from router.cli import Runner
+from router.cli.arguments import port
 
 DEFAULT_DURATION_S = 20.0  # long enough to see an outage start and end, short enough to wait for
 DEFAULT_RATE = 15.0  # requests per second: a few per deployment per second, easy to follow
 DEFAULT_SEED = 1
 DEFAULT_PORT = 4000  # the port LiteLLM's proxy uses, so copied curl commands keep working
-EXIT_INTERRUPTED_BEFORE_START = 130  # Ctrl-C before the demo could even start
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: stopped by Ctrl-C (before the start, or during the run)
 
 
 def _positive_seconds(text: str) -> float:
@@ -44,18 +47,7 @@ def _positive_rate(text: str) -> float:
     return value
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 picks a free one)")
-    return value
-
-
-@subcommand("demo")
-def _install_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> Runner:
+def install(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> Runner:
     parser = subparsers.add_parser(
         "demo",
         help="watch the router fail over between fake providers (no key, no network)",
@@ -92,7 +84,7 @@ def _install_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser
     )
     parser.add_argument(
         "--port",
-        type=_port,
+        type=port,
         default=DEFAULT_PORT,
         help="--serve: port on 127.0.0.1 (default: %(default)s; 0 picks a free one)",
     )
@@ -136,13 +128,14 @@ def _run_demo(args: argparse.Namespace) -> int:
         duration_s=args.duration or DEFAULT_DURATION_S, rate=args.rate, seed=args.seed
     )
 
-    async def demo() -> None:
+    async def demo() -> bool:
         stop = StopSignal()
         with stop_on_signals(asyncio.get_running_loop(), stop.request):
-            await run_demo(options, console, stop)
+            summary = await run_demo(options, console, stop)
+        return summary.interrupted
 
     try:
-        asyncio.run(demo())
+        interrupted = asyncio.run(demo())
     except KeyboardInterrupt:  # only before the handlers are installed, or on Windows
-        return EXIT_INTERRUPTED_BEFORE_START
-    return 0
+        return EXIT_INTERRUPTED
+    return EXIT_INTERRUPTED if interrupted else 0

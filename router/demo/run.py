@@ -213,7 +213,14 @@ async def _print_status(console: Console, snapshot: Callable[[], Snapshot]) -> N
 
 
 def _plain(console: Console, line: str) -> None:
+    """A status line: one line whatever its length, for a log or a pipe to grep."""
     console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _prose(console: Console, text: str) -> None:
+    """A sentence, folded between words at the console's width (a terminal left to fold it
+    would cut words in two)."""
+    console.print(Text(text), highlight=False)
 
 
 async def _stream(
@@ -421,10 +428,10 @@ def print_summary(
     """The summary table, the totals and the explanation."""
     console.print()
     console.print(summary_table(tally, troubles))
-    _plain(console, totals_text(tally))
+    _prose(console, totals_text(tally))
     console.print()
     for sentence in summary.explanation:
-        _plain(console, sentence)
+        _prose(console, sentence)
 
 
 __all__ = [

@@ -22,7 +22,7 @@ import ipaddress
 import logging
 import sys
 
-from router.cli import Runner, subcommand
+from router.cli import Runner
 
 logger = logging.getLogger("ocr_router.proxy")
 
@@ -30,8 +30,7 @@ DEFAULT_PORT = 4000  # LiteLLM's proxy port: the seed's curl request and clients
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
-@subcommand("serve")
-def _install_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> Runner:
+def install(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> Runner:
     parser = subparsers.add_parser(
         "serve",
         help="run the Mistral-compatible OCR proxy (POST /v1/ocr) over a config's deployments",

@@ -124,4 +124,8 @@ def test_secrets_echoed_by_a_provider_are_scrubbed() -> None:
 
 def test_error_names_provider_and_deployment() -> None:
     error = ServerError("500 boom", provider="azure_ai", deployment_id="ocr/azure#1")
-    assert str(error) == "[azure_ai/ocr/azure#1] 500 boom"
+    assert str(error) == "[ocr/azure#1 (azure_ai)] 500 boom"
+    # A derived id already names its provider: said once, not twice.
+    derived = ServerError("500 boom", provider="mistral", deployment_id="ocr/mistral/m#1a2b")
+    assert str(derived) == "[ocr/mistral/m#1a2b] 500 boom"
+    assert str(ServerError("500 boom", provider="mistral")) == "[mistral] 500 boom"
