@@ -228,6 +228,7 @@ class OCRRequest(_Strict):
     def build(
         cls,
         document: Any,
+        /,
         *,
         model: str | None = None,
         extra_body: dict[str, Any] | None = None,
@@ -235,6 +236,11 @@ class OCRRequest(_Strict):
     ) -> OCRRequest:
         """Validate user input into a request, raising `InvalidRequestError` that names each
         wrong or unknown field. `extra_body` carries fields outside the spec on purpose."""
+        if "document" in params:  # positional-only above, so a second one lands here
+            problem = {"loc": ["document"], "msg": "given twice", "type": "multiple_values"}
+            raise InvalidRequestError(
+                "invalid OCR request: document: given twice", errors=[problem]
+            )
         try:
             request = cls.model_validate({"model": model, "document": document, **params})
         except ValidationError as error:
