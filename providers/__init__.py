@@ -1,6 +1,6 @@
 """Providers of Mistral OCR: `mistral`, `azure_ai` and `vertex_ai`, plus fakes for tests.
 
-`create_provider("azure_ai/mistral-document-ai-2505", api_key=..., api_base=...)` returns the
+`create_provider("azure_ai/mistral-ocr-4-0", api_key=..., api_base=...)` returns the
 provider for a `provider/model` string.
 """
 

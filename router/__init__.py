@@ -44,6 +44,7 @@ from router.types import (
 
 if TYPE_CHECKING:
     from router.api import aocr, ocr
+    from router.capabilities import ModelInfo, model_info
     from router.events import RouterEvent
     from router.pricing import PRICES, Price, price_for
     from router.router import NoDeploymentAvailableError, Router, UnknownModelError
@@ -57,6 +58,8 @@ _LAZY = {
     "aocr": "router.api",
     "ocr": "router.api",
     "RouterEvent": "router.events",
+    "ModelInfo": "router.capabilities",
+    "model_info": "router.capabilities",
     "PRICES": "router.pricing",
     "Price": "router.pricing",
     "price_for": "router.pricing",
@@ -97,6 +100,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidResponseError",
     "MemoryState",
+    "ModelInfo",
     "NoDeploymentAvailableError",
     "NotFoundError",
     "OCRPageObject",
@@ -117,6 +121,7 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsafeDocumentURLError",
     "aocr",
+    "model_info",
     "ocr",
     "price_for",
 ]

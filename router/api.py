@@ -34,7 +34,7 @@ import httpx
 from pydantic import ValidationError
 
 from router.errors import ConfigError, InvalidRequestError, OCRRouterError, RequestTimeoutError
-from router.pricing import price_for
+from router.pricing import resolve_prices
 from router.types import Attempt, CallInfo, OCRRequest, OCRResponse
 
 if TYPE_CHECKING:
@@ -133,14 +133,19 @@ async def aocr(
         raise
     latency = time.perf_counter() - started
 
-    pages = response.usage_info.pages_processed
-    unit_price = per_annotated_page if request.is_annotated else per_page
+    usage = response.usage_info
+    pages = usage.total_pages  # Azure counts annotated pages apart
+    plain, annotated = usage.billed_pages(request.is_annotated)
+    cost: float | None = None if per_page is None and not annotated else 0.0
+    for count, unit_price in ((plain, per_page), (annotated, per_annotated_page)):
+        if count and cost is not None:
+            cost = None if unit_price is None else cost + count * unit_price
     info = CallInfo(
         deployment_id=model,
         provider=provider_name,
         model=model,
         latency_s=latency,
-        cost_usd=None if unit_price is None else pages * unit_price,
+        cost_usd=cost,
         pages=pages,
         attempts=(Attempt(deployment_id=model, provider=provider_name, latency_s=latency),),
     )
@@ -227,12 +232,7 @@ def _prices(
             raise InvalidRequestError(
                 f"{name} must be a non-negative number of USD, not {value!r}", field=name
             )
-    listed = price_for(provider, model)
-    if per_page is None and listed is not None:
-        per_page = listed.per_page
-    if per_annotated_page is None:
-        # Without an annotated figure from the caller, the table's; failing that, the plain one.
-        per_annotated_page = listed.per_annotated_page if listed is not None else per_page
+    per_page, per_annotated_page = resolve_prices(provider, model, per_page, per_annotated_page)
     if per_page is None:
         _warn_unpriced(provider, model)
     return per_page, per_annotated_page

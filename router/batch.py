@@ -183,6 +183,9 @@ def merge_responses(responses: Sequence[OCRResponse]) -> OCRResponse:
     wire["usage_info"]["pages_processed"] = sum(
         response.usage_info.pages_processed for response in responses
     )
+    annotated = [response.usage_info.pages_processed_annotation for response in responses]
+    if any(count is not None for count in annotated):
+        wire["usage_info"]["pages_processed_annotation"] = sum(count or 0 for count in annotated)
     return OCRResponse.model_validate(wire)
 
 

@@ -12,11 +12,16 @@ looks up each deployment's raw entry by position (`build_deployments` keeps the 
 
     ocr-router check-config config.yaml          # text, exit 0 when valid
     ocr-router check-config config.yaml --json   # the same, as JSON for scripts
+
+Models age: a deployment of a deprecated model (`router.capabilities`) is valid with a warning
+naming its retirement date and successor; one of a retired model is refused (exit 1), since a
+retired deployment answers 404 to every call.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 from collections.abc import Mapping
@@ -27,6 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from router.cli import Runner
 from router.config import RouterConfig, load_config
 from router.config._base import ENV_PREFIX
+from router.config._deployments import entry_name
 from router.deployment import Deployment
 from router.errors import ConfigError
 
@@ -266,16 +272,57 @@ def render_text(source: str, description: Mapping[str, Any], out: TextIO) -> Non
 # -- the command ---------------------------------------------------------------------------
 
 
-def check_config(source: str, *, as_json: bool, out: TextIO, err: TextIO) -> int:
-    """Validate `source` and print its description; 0 when valid, 1 with the error otherwise."""
+def model_lifecycle_problems(
+    config: RouterConfig, today: datetime.date | None = None
+) -> tuple[list[str], list[str]]:
+    """(errors, warnings) about the models of `config` on `today`: a retired model is an error,
+    a deprecated one a warning; each names its entry, the date and the successor."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    for index, deployment in enumerate(config.model_list):
+        info = deployment.info
+        state = info.lifecycle(today)
+        if state == "current":
+            continue
+        where = entry_name(index, deployment)
+        successor = f": use {info.successor}" if info.successor else ""
+        if state == "retired":
+            errors.append(
+                f"{where}: {deployment.model} was retired on {info.retires_on} "
+                f"(a retired deployment answers 404){successor}"
+            )
+        else:
+            until = f", retires on {info.retires_on}" if info.retires_on else ""
+            warnings.append(
+                f"{where}: {deployment.model} is deprecated since {info.deprecated_on}"
+                f"{until}{successor}"
+            )
+    return errors, warnings
+
+
+def check_config(
+    source: str,
+    *,
+    as_json: bool,
+    out: TextIO,
+    err: TextIO,
+    today: datetime.date | None = None,
+) -> int:
+    """Validate `source` and print its description; 0 when valid (deprecated models warn on
+    `err`), 1 with the problems otherwise (a retired model is one)."""
     try:
         config = load_config(source)
+        problems, warnings = model_lifecycle_problems(config, today)
+        if problems:
+            raise ConfigError("\n".join(problems))
     except ConfigError as error:
         err.write(f"{source}: invalid config:\n{error.message}\n")
         if as_json:
             out.write(json.dumps({"valid": False, "errors": error.message.splitlines()}) + "\n")
         return 1
-    description = describe_config(config, read_raw_config(source))
+    for warning in warnings:
+        err.write(f"{source}: warning: {warning}\n")
+    description = {**describe_config(config, read_raw_config(source)), "warnings": warnings}
     if as_json:
         out.write(json.dumps({"source": source, **description}, indent=2, ensure_ascii=False))
         out.write("\n")

@@ -1,9 +1,9 @@
 """What each call cost, totals per deployment, group and provider, and spending budgets.
 
-A call is priced by the deployment that *served* it (`pages_processed` x its price per page, or
-per annotated page for annotated requests), never by the model name the provider echoes back:
-the same model costs different amounts on Mistral, Azure and Vertex, and LiteLLM's pricing by the
-echoed name bills one for the other.
+A call is priced by the deployment that *served* it (its plain pages x its price per page, its
+annotated pages, `pages_processed_annotation` on Azure, x its price per annotated page), never by
+the model name the provider echoes back: the same model costs different amounts on Mistral, Azure
+and Vertex, and LiteLLM's pricing by the echoed name bills one for the other.
 
 Sums are exact: prices are turned into `Decimal` from their shortest decimal form ("0.001"), so
 1,000 calls of 0.001 USD total exactly 1 USD, not 0.9999999999999062; floats are given out only
@@ -28,6 +28,7 @@ from typing import Protocol
 
 from router.deployment import Deployment
 from router.state.base import CostTotals, RouterState
+from router.types import OCRUsageInfo
 
 
 class BudgetLike(Protocol):
@@ -64,10 +65,27 @@ class CostReport:
 
 def exact_price(deployment: Deployment, pages: int, *, annotated: bool) -> Decimal | None:
     """`deployment.price(...)` in exact decimal arithmetic; None when the price is unknown."""
-    per_page = deployment.price_per_annotated_page if annotated else None
-    if per_page is None:
-        per_page = deployment.price_per_page
+    per_page = deployment.price_per_annotated_page if annotated else deployment.price_per_page
     return None if per_page is None else _exact(per_page) * pages
+
+
+def exact_cost(
+    deployment: Deployment, usage: OCRUsageInfo, *, annotated_request: bool
+) -> Decimal | None:
+    """What one answer cost on `deployment`: its plain pages at the plain price and its
+    annotated pages at the annotated one (`OCRUsageInfo.billed_pages`); None when a price for
+    pages it served is unknown."""
+    plain, annotated = usage.billed_pages(annotated_request)
+    if deployment.price_per_page is None and not annotated:
+        return None  # an unpriced deployment stays unpriced, even for 0 pages
+    total = Decimal(0)
+    for pages, is_annotated in ((plain, False), (annotated, True)):
+        if pages:
+            cost = exact_price(deployment, pages, annotated=is_annotated)
+            if cost is None:
+                return None
+            total += cost
+    return total
 
 
 @functools.lru_cache(maxsize=1024)
@@ -171,4 +189,12 @@ def _summary(totals: CostTotals) -> CostSummary:
     )
 
 
-__all__ = ["BudgetLike", "CostLedger", "CostReport", "CostSummary", "exact_price", "period_bounds"]
+__all__ = [
+    "BudgetLike",
+    "CostLedger",
+    "CostReport",
+    "CostSummary",
+    "exact_cost",
+    "exact_price",
+    "period_bounds",
+]

@@ -62,7 +62,7 @@ def _model_list(urls: dict[str, str]) -> list[dict[str, object]]:
         {
             **common,
             "id": "azure",
-            "model": "azure_ai/mistral-document-ai-2505",
+            "model": "azure_ai/mistral-ocr-4-0",
             "api_base": urls["azure_ai"],
         },
         {

@@ -54,7 +54,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from router.config import RouterSettings, build_deployments, load_config
-from router.cost import CostLedger, CostReport, exact_price
+from router.cost import CostLedger, CostReport, exact_cost
 from router.deployment import Deployment
 from router.errors import ConfigError, InvalidRequestError, OCRRouterError, RequestTimeoutError
 from router.events import Hook, RouterEvent, describe_error, emit, listened
@@ -387,12 +387,14 @@ class Router:
             self._unbook(deployment, probe, reserved)  # cancelled, or a bug: no verdict
             raise
         latency = time.perf_counter() - started
-        processed = response.usage_info.pages_processed
+        processed = response.usage_info.total_pages  # Azure counts annotated pages apart
         now = self._clock()
         self._limits.release(deployment, reserved, processed, now)
         self._health.record_success(deployment.id, now, probe=probe)
         self._state.observe_latency(deployment.id, latency / max(processed, 1), now)
-        usd = exact_price(deployment, processed, annotated=job.request.is_annotated)
+        usd = exact_cost(
+            deployment, response.usage_info, annotated_request=job.request.is_annotated
+        )
         self._ledger.record(deployment, processed, usd, now)
         self._wake_waiters()
         cost = None if usd is None else float(usd)

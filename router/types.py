@@ -284,6 +284,11 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+# An annotation as it came: a JSON string (the spec), or an object or a list (Mistral's docs and
+# its Azure cookbook show both); never re-encoded.
+Annotation = str | dict[str, Any] | list[Any] | None
+
+
 class OCRImageObject(_Lenient):
     id: str
     top_left_x: int | None = None
@@ -291,7 +296,7 @@ class OCRImageObject(_Lenient):
     bottom_right_x: int | None = None
     bottom_right_y: int | None = None
     image_base64: str | None = None
-    image_annotation: str | None = None
+    image_annotation: Annotation = None
 
 
 class OCRTableObject(_Lenient):
@@ -328,6 +333,23 @@ class OCRPageObject(_Lenient):
 class OCRUsageInfo(_Lenient):
     pages_processed: int = Field(ge=0)
     doc_size_bytes: int | None = None
+    # Azure counts annotated pages apart, with `pages_processed: 0` for an annotation call.
+    pages_processed_annotation: int | None = Field(default=None, ge=0)
+
+    @property
+    def total_pages(self) -> int:
+        """Every page served, plain and annotated (what quotas and budgets count)."""
+        return self.pages_processed + (self.pages_processed_annotation or 0)
+
+    def billed_pages(self, annotated_request: bool) -> tuple[int, int]:
+        """(plain pages, annotated pages) to price. Where the host counts annotated pages apart
+        (Azure) its two counts are used; otherwise an annotated request's pages are all annotated
+        (Mistral prices them at the annotated rate instead of the plain one)."""
+        if self.pages_processed_annotation is not None:
+            return self.pages_processed, self.pages_processed_annotation
+        if annotated_request:
+            return 0, self.pages_processed
+        return self.pages_processed, 0
 
 
 @dataclass(frozen=True)
@@ -398,7 +420,7 @@ class CallInfo:
 class OCRResponse(_Lenient):
     pages: list[OCRPageObject]
     model: str
-    document_annotation: str | None = None
+    document_annotation: Annotation = None
     usage_info: OCRUsageInfo
 
     _call_info: CallInfo | None = PrivateAttr(default=None)

@@ -26,7 +26,7 @@ from providers.base import TokenCallable
 from router.config._base import ConfigModel, config_error, log_ignored, validation_problems
 from router.deployment import Deployment, derive_deployment_id
 from router.errors import ConfigError
-from router.pricing import price_for
+from router.pricing import resolve_prices
 
 # LiteLLM `litellm_params` keys that change nothing that matters here; anything else we do not
 # know is an error: silently ignoring a setting (a credential, a mock) is worse than failing.
@@ -178,15 +178,9 @@ class DeploymentSpec(ConfigModel):
         except ValidationError as error:
             raise config_error(validation_problems(error, "")) from None
         provider_name, model = split_model(self.model)
-        # Each price falls back to the table on its own: a negotiated plain price does not
-        # make annotated pages cost the same.
-        listed = price_for(provider_name, model)
-        price_per_page = self.price_per_page
-        if price_per_page is None and listed is not None:
-            price_per_page = listed.per_page
-        price_per_annotated_page = self.price_per_annotated_page
-        if price_per_annotated_page is None and listed is not None:
-            price_per_annotated_page = listed.per_annotated_page
+        price_per_page, price_per_annotated_page = resolve_prices(
+            provider_name, model, self.price_per_page, self.price_per_annotated_page
+        )
         return Deployment(
             id=deployment_id or self.id or self.derived_id(),
             group=self.model_name,
@@ -202,6 +196,7 @@ class DeploymentSpec(ConfigModel):
             timeout=self.timeout,
             max_pages_per_request=self.max_pages_per_request,
             tags=self.tags,
+            max_document_bytes=self.max_document_bytes,
         )
 
 
@@ -239,7 +234,7 @@ def build_deployments(model_list: Sequence[ModelListEntry]) -> list[Deployment]:
     ignored: dict[str, tuple[str, list[str]]] = {}  # "litellm_params.tpm" -> (reason, entries)
     parsed: list[tuple[str, DeploymentSpec | Deployment]] = []
     for index, entry in enumerate(model_list):
-        where = _entry_name(index, entry)
+        where = entry_name(index, entry)
         try:
             parsed.append((where, _parse_entry(entry, where, ignored)))
         except ConfigError as error:
@@ -263,7 +258,8 @@ def build_deployments(model_list: Sequence[ModelListEntry]) -> list[Deployment]:
     return deployments
 
 
-def _entry_name(index: int, entry: Any) -> str:
+def entry_name(index: int, entry: Any) -> str:
+    """How errors name an entry: `model_list[2] ("ocr")`."""
     if isinstance(entry, Deployment):
         name: Any = entry.group
     elif isinstance(entry, DeploymentSpec):

@@ -169,7 +169,7 @@ def make_deployments(duration_s: float, seed: int, clock: Clock) -> list[FakeDep
         ),
         FakeDeployment(
             "azure",
-            "azure_ai/mistral-document-ai-2505",
+            "azure_ai/mistral-ocr-4-0",
             f"{azure_percent}% 503",
             FakeProvider(
                 "azure_ai",

@@ -10,34 +10,46 @@ from router.pricing import PRICES, Price, price_for
 @pytest.mark.parametrize(
     ("provider", "model", "per_thousand", "annotated_per_thousand"),
     [
-        ("mistral", "mistral-ocr-2505", 1, 3),
+        # WIRE.md (rev. 2026-12-01): list prices per 1,000 pages, None where none is published.
+        ("mistral", "mistral-ocr-latest", 4, 5),
+        ("mistral", "mistral-ocr-4-1", 4, 5),
+        ("mistral", "mistral-ocr-4", 4, 5),
         ("mistral", "mistral-ocr-2512", 2, 3),
         ("mistral", "mistral-ocr-4-0", 4, 5),
-        ("mistral", "mistral-ocr-latest", 4, 5),
+        ("mistral", "mistral-ocr-2505", 1, 3),
+        ("azure_ai", "mistral-ocr-4-0", 4, 5),
+        ("azure_ai", "mistral-ocr-2512", 2, None),
+        ("azure_ai", "mistral-ocr-2505", 1, None),
         ("azure_ai", "mistral-document-ai-2512", 3, 3),
-        ("azure_ai", "mistral-ocr-2505", 1, 3),
-        ("vertex_ai", "mistral-ocr-2505", 0.5, 1.5),
+        ("vertex_ai", "mistral-ocr-2505", 0.5, None),
     ],
 )
 def test_table_holds_wire_list_prices_per_page(
-    provider: str, model: str, per_thousand: float, annotated_per_thousand: float
+    provider: str, model: str, per_thousand: float, annotated_per_thousand: float | None
 ) -> None:
     price = price_for(provider, model)
     assert price is not None
     assert price.per_page == pytest.approx(per_thousand / 1000)
-    assert price.per_annotated_page == pytest.approx(annotated_per_thousand / 1000)
+    if annotated_per_thousand is None:
+        assert price.per_annotated_page is None  # not published: never guessed
+    else:
+        assert price.per_annotated_page == pytest.approx(annotated_per_thousand / 1000)
 
 
-def test_azure_document_ai_2505_is_within_the_range_wire_reports() -> None:
-    price = price_for("azure_ai", "mistral-document-ai-2505")
-    assert price is not None
-    assert 1 / 1000 <= price.per_page <= 3 / 1000
+def test_mistral_batch_prices_are_half_the_list_price() -> None:
+    price = price_for("mistral", "mistral-ocr-latest")
+    assert price is not None and price.per_annotated_page is not None
+    assert price.batch_per_page == pytest.approx(price.per_page / 2)
+    assert price.batch_per_annotated_page == pytest.approx(price.per_annotated_page / 2)
+    azure = price_for("azure_ai", "mistral-ocr-4-0")
+    assert azure is not None and azure.batch_per_page is None
 
 
 def test_every_price_is_non_negative_and_annotation_never_cheaper() -> None:
     for key, price in PRICES.items():
         assert price.per_page >= 0, key
-        assert price.per_annotated_page >= price.per_page, key
+        if price.per_annotated_page is not None:
+            assert price.per_annotated_page >= price.per_page, key
 
 
 def test_unknown_model_or_provider_has_no_price() -> None:

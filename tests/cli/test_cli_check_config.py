@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import io
 import json
 import os
 from pathlib import Path
@@ -38,7 +40,7 @@ model_list:
       id: mistral-primary
   - model_name: ocr
     litellm_params:
-      model: azure_ai/mistral-document-ai-2505
+      model: azure_ai/mistral-ocr-4-0
       api_key: {INLINE_AZURE_KEY}
       api_base: https://contoso.services.ai.azure.com
       weight: 2
@@ -198,3 +200,53 @@ def test_missing_environment_variable_is_named_without_values(
 def test_missing_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-config", str(tmp_path / "absent.yaml")]) == 1
     assert "not found" in capsys.readouterr().err
+
+
+AGED_MODELS = """\
+model_list:
+  - model_name: ocr
+    model: azure_ai/mistral-document-ai-2512
+    api_key: k
+    api_base: https://contoso.services.ai.azure.com
+  - model_name: ocr
+    model: mistral/mistral-ocr-4-0
+    api_key: k
+"""
+
+
+def test_a_retired_model_is_refused_naming_its_successor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["check-config", write_config(tmp_path, AGED_MODELS), "--json"])
+
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert json.loads(out)["valid"] is False
+    assert (
+        'model_list[1] ("ocr"): mistral/mistral-ocr-4-0 was retired on 2026-09-30 '
+        "(a retired deployment answers 404): use mistral/mistral-ocr-4-1"
+    ) in err
+
+
+def test_a_deprecated_model_warns_and_stays_valid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from router.check_config import check_config
+
+    current_only = AGED_MODELS.replace("mistral/mistral-ocr-4-0", "mistral/mistral-ocr-4-1")
+    path = write_config(tmp_path, current_only)
+    out, err = io.StringIO(), io.StringIO()
+
+    assert check_config(path, as_json=True, out=out, err=err, today=datetime.date(2027, 3, 1)) == 0
+
+    warning = (
+        'model_list[0] ("ocr"): azure_ai/mistral-document-ai-2512 is deprecated since '
+        "2027-02-15: use azure_ai/mistral-ocr-4-0"
+    )
+    assert f"warning: {warning}" in err.getvalue()
+    assert json.loads(out.getvalue())["warnings"] == [warning]
+    # Before its deprecation date the same config has nothing to say.
+    quiet = io.StringIO()
+    before = datetime.date(2026, 12, 1)
+    assert check_config(path, as_json=False, out=io.StringIO(), err=quiet, today=before) == 0
+    assert quiet.getvalue() == ""
