@@ -63,7 +63,7 @@ def _config(mistral_url: str, azure_url: str, vertex_url: str) -> dict[str, Any]
             },
             {
                 "model_name": "ocr",
-                "model": "azure_ai/mistral-document-ai-2505",
+                "model": "azure_ai/mistral-ocr-4-0",
                 "api_key": AZURE_KEY,
                 "api_base": azure_url,
             },

@@ -66,7 +66,7 @@ def test_usage_is_summed_and_doc_size_is_the_whole_documents() -> None:
     merged = merge_shards(outcomes, doc_size_bytes=len(DOCUMENT), latency_s=0.5)
     assert merged.usage_info.pages_processed == PAGES
     assert merged.usage_info.doc_size_bytes == len(DOCUMENT)
-    assert not hasattr(merged.usage_info, "pages_processed_annotation")
+    assert merged.usage_info.pages_processed_annotation is None  # typed since issue 11
     info = merged.call_info
     assert info is not None
     assert info.cost_usd == pytest.approx(0.01)
@@ -88,7 +88,7 @@ def test_annotated_pages_are_summed_when_reported() -> None:
         )
     merged = merge_shards([first, second], doc_size_bytes=1, latency_s=0.1)
     assert merged.usage_info.pages_processed == 0
-    assert merged.usage_info.pages_processed_annotation == 5  # type: ignore[attr-defined]
+    assert merged.usage_info.pages_processed_annotation == 5
 
 
 def test_a_cost_unknown_for_one_shard_is_unknown_for_the_whole() -> None:
