@@ -109,6 +109,8 @@ class DocumentResult:
     cost_usd: float | None = 0.0  # None when a deployment's price is unknown
     output: Path | None = None
     error: str | None = None
+    cached_pages: int = 0  # pages served from the result cache (`--cache`): not paid again
+    saved_usd: float = 0.0  # what those pages cost when first OCR'd
 
 
 @dataclass
@@ -348,6 +350,9 @@ class _Batch:
                 continue
             if info.deployment_id not in deployments:
                 deployments.append(info.deployment_id)
+            if info.cached:
+                result.cached_pages += info.pages
+                result.saved_usd += info.saved_usd or 0.0
             cost = None if cost is None or info.cost_usd is None else cost + info.cost_usd
         result.deployments = tuple(deployments)
         result.cost_usd = cost
@@ -476,6 +481,12 @@ def print_summary(result: BatchResult, console: Console) -> None:
             Text(str(document.output) if document.output else "-"),
         )
     console.print(table)
+    cached = sum(document.cached_pages for document in result.documents)
+    if cached:
+        saved = sum(document.saved_usd for document in result.documents)
+        console.print(
+            Text(f"{cached} page(s) served from the cache, not paid again (saved {_cost(saved)})")
+        )
     if result.skipped:
         console.print(Text(f"skipped {_count(len(result.skipped), 'file')} that are not documents"))
     if result.existing:
@@ -497,15 +508,19 @@ def _shorten_left(text: str, width: int) -> str:
 # -- routing set-up -----------------------------------------------------------------------
 
 
-def build_router(config: str | None, model: str | None) -> tuple[Router, str]:
-    """The Router and group for the command line, or `UsageError` saying what to set."""
+def build_router(
+    config: str | None, model: str | None, cache: str | None = None
+) -> tuple[Router, str]:
+    """The Router and group for the command line, or `UsageError` saying what to set;
+    `cache` (a directory) overrides the config's result cache."""
     from providers import split_model
     from router.router import Router
 
+    options: dict[str, Any] = {} if cache is None else {"cache": cache}
     config = config or os.environ.get(CONFIG_ENV) or None
     if config is not None:
         try:
-            router = Router.from_config(config)
+            router = Router.from_config(config, **options)
         except ConfigError as error:
             raise UsageError(f"{config}: invalid config:\n{error.message}") from None
         groups = router.groups()
@@ -534,7 +549,7 @@ def build_router(config: str | None, model: str | None) -> tuple[Router, str]:
         ) from None
     try:
         # One deployment whose provider reads its key and endpoint from the environment.
-        return Router([{"model_name": model, "model": model}]), model
+        return Router([{"model_name": model, "model": model}], **options), model
     except ConfigError as error:
         problem = error.message.partition(": ")[2] or error.message
         raise UsageError(f"cannot use {model}: {problem}\n{NOTHING_CONFIGURED}") from None
@@ -619,6 +634,12 @@ def install(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         type=_mime_type,
         help="the type of local files whose content does not show it, e.g. image/png",
     )
+    parser.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="keep results in DIR (needs ocr-router[cache]): a document OCR'd before with the "
+        "same model and options is not paid again",
+    )
     return _run_ocr
 
 
@@ -638,7 +659,7 @@ def _run_ocr(args: argparse.Namespace) -> int:
         mime_type=args.mime_type,
     )
     try:
-        router, model = build_router(args.config, args.model)
+        router, model = build_router(args.config, args.model, args.cache)
     except UsageError as error:
         print(f"ocr-router ocr: {error}", file=sys.stderr)
         return USAGE_ERROR_EXIT

@@ -22,13 +22,17 @@ import functools
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
 from router.deployment import Deployment
 from router.state.base import CostTotals, RouterState
 from router.types import OCRUsageInfo
+
+# Ledger keys of what is counted apart from the paid totals (their per-group keys start so too).
+CACHED = "cached"
+BATCH = "batch"
 
 
 class BudgetLike(Protocol):
@@ -57,10 +61,22 @@ class CostSummary:
 
 @dataclass(frozen=True)
 class CostReport:
+    """Totals of what was paid, and apart from them: `cached` (answers served from the result
+    cache: their pages, and in `usd` what they would have cost: what the cache saved) and `batch`
+    (pages OCR'd through Mistral's Batch API at its price; included in the paid totals too)."""
+
     deployments: dict[str, CostSummary]
     groups: dict[str, CostSummary]
     providers: dict[str, CostSummary]
     total: CostSummary
+    cached: CostSummary = field(default_factory=lambda: _summary(CostTotals()))
+    batch: CostSummary = field(default_factory=lambda: _summary(CostTotals()))
+    cached_groups: dict[str, CostSummary] = field(default_factory=dict)
+
+    @property
+    def saved_usd(self) -> float:
+        """What answers served from the cache would have cost."""
+        return self.cached.usd
 
 
 def exact_price(deployment: Deployment, pages: int, *, annotated: bool) -> Decimal | None:
@@ -142,6 +158,10 @@ class CostLedger:
                 label, _ = period_bounds(budget.period, now)
                 self._state.add_spend(f"{budget.scope}:{budget.name}:{label}", usd)
 
+    def record_cached(self, group: str, pages: int, saved: Decimal | None) -> None:
+        """An answer served from the result cache: no spend, only what it `saved`."""
+        self._state.add_cost((CACHED, f"{CACHED}:group:{group}"), pages, saved)
+
     def over_budget(self, deployment: Deployment, now: float) -> tuple[str, float | None] | None:
         """(why, when the period ends) for the first spent budget covering it, else None."""
         if not self._budgets:
@@ -164,9 +184,17 @@ class CostLedger:
             "provider": {},
         }
         total = CostTotals()
+        apart = {CACHED: CostTotals(), BATCH: CostTotals()}
+        cached_groups: dict[str, CostSummary] = {}
         for key, totals in self._state.cost_totals().items():
             if key == "total":
                 total = totals
+                continue
+            if key in apart:
+                apart[key] = totals
+                continue
+            if key.startswith(f"{CACHED}:group:"):
+                cached_groups[key.partition(":group:")[2]] = _summary(totals)
                 continue
             section, _, name = key.partition(":")
             if section in sections:
@@ -176,6 +204,9 @@ class CostLedger:
             groups=sections["group"],
             providers=sections["provider"],
             total=_summary(total),
+            cached=_summary(apart[CACHED]),
+            batch=_summary(apart[BATCH]),
+            cached_groups=cached_groups,
         )
 
 

@@ -48,11 +48,19 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from os import PathLike
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
+from router.cache import (
+    CachedResult,
+    ResultCache,
+    document_digest,
+    open_cache,
+    request_parameters,
+    result_key,
+)
 from router.config import RouterSettings, build_deployments, load_config
 from router.cost import CostLedger, CostReport, exact_cost
 from router.deployment import Deployment
@@ -191,9 +199,10 @@ class Router:
         self._clock = clock
         record_ttl = max(DEFAULT_RECORD_TTL, 4 * settings_.max_cooldown_time)
         self._close_state: Callable[[], None] | None = None  # set when the router made it
+        name = _shared_name(settings_.name, self._deployments)
         if isinstance(state, str) or (state is None and settings_.redis_url is not None):
             url = state if isinstance(state, str) else _secret(settings_.redis_url)
-            shared = _redis_state(url, settings_.name, self._deployments, clock, record_ttl)
+            shared = _redis_state(url, name, self._deployments, clock, record_ttl)
             self._state: RouterState = shared
             self._close_state = shared.close
         else:
@@ -223,6 +232,17 @@ class Router:
             window=settings_.retry_budget_window,
         )
         self._backoff = backoff(settings_.backoff_initial, settings_.backoff_max)
+        # The result cache (router/cache/): same document, group and parameters, one payment.
+        self.cache: ResultCache | None = None
+        if settings_.cache is not None:
+            redis_url = None if settings_.redis_url is None else _secret(settings_.redis_url)
+            self.cache = open_cache(
+                settings_.cache,
+                ttl=settings_.cache_ttl,
+                name=name,
+                redis_url=redis_url,
+                max_entry_bytes=settings_.cache_max_entry_bytes,
+            )
         self._hooks = tuple(hooks)
         self._transport = transport
         self._given_client = client  # lent by the caller: used on its loop, never closed by us
@@ -300,12 +320,18 @@ class Router:
         *,
         timeout: float | None = None,
         extra_body: dict[str, Any] | None = None,
+        cache: bool | Literal["refresh"] = True,
+        document_digest: str | None = None,
         **params: Any,
     ) -> OCRResponse:
         """OCR `document` on a deployment of group `model` (or of its fallbacks).
 
         `params` are Mistral's OCR parameters (`pages`, `include_image_base64`, ...), validated
         before anything is sent; `timeout` (seconds) bounds the whole request, retries included.
+        With a result cache (the `cache` setting), `cache=True` serves a stored answer when there
+        is one and stores a fresh one; "refresh" skips the lookup but stores; False does neither.
+        `document_digest` (`router.cache.document_digest` of the document) spares re-hashing a
+        large document sent many times (its shards, one page range each).
         """
         request = OCRRequest.build(document, extra_body=extra_body, **params)
         plan = self._plan(model)
@@ -323,7 +349,21 @@ class Router:
             pages=len(page_indexes) if page_indexes else None,
             reserved_pages=estimated_pages(page_indexes),
         )
-        self._retry_budget.deposit(now)
+        if self.cache is not None and cache is not False:
+            digest = document_digest or _digest_of(request)
+            key = result_key(digest, model, request_parameters(request))
+            if cache is True:
+                hit = await self.cache.get(key)
+                if hit is not None:
+                    return self._served_from_cache(hit, job)
+            response = await self._route(job)
+            await self._store(key, response, job)
+            return response
+        return await self._route(job)
+
+    async def _route(self, job: _Request) -> OCRResponse:
+        """The request's attempts over the deployments of its plan."""
+        self._retry_budget.deposit(job.started)
         # Most requests succeed at once: the first attempt runs before tenacity (whose set-up
         # costs more than the rest of the routing), and a failure is handed to it as attempt 1.
         try:
@@ -356,6 +396,38 @@ class Router:
         except OCRRouterError as error:
             raise self._final_error(error, job) from None
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _served_from_cache(self, hit: CachedResult, job: _Request) -> OCRResponse:
+        """A stored answer, booked at no cost (the ledger counts what it saved)."""
+        self._ledger.record_cached(job.plan[0], hit.pages, hit.usd)
+        return hit.response.with_call_info(
+            CallInfo(
+                deployment_id=hit.deployment_id,
+                provider=hit.provider,
+                model=hit.model,
+                latency_s=self._clock() - job.started,
+                cost_usd=0.0,
+                pages=hit.pages,
+                group=hit.group,
+                cached=True,
+                saved_usd=None if hit.usd is None else float(hit.usd),
+            )
+        )
+
+    async def _store(self, key: str, response: OCRResponse, job: _Request) -> None:
+        info, deployment = response.call_info, job.last_deployment
+        if self.cache is None or info is None or deployment is None:
+            return
+        usd = exact_price(deployment, info.pages, annotated=job.request.is_annotated)
+        await self.cache.put(
+            key,
+            response,
+            deployment_id=info.deployment_id,
+            provider=info.provider,
+            model=info.model,
+            group=info.group or job.plan[0],
+            usd=usd,
+        )
 
     def _plan(self, model: str) -> list[str]:
         if model not in self._groups:
@@ -735,10 +807,20 @@ class Router:
         *,
         timeout: float | None = None,
         extra_body: dict[str, Any] | None = None,
+        cache: bool | Literal["refresh"] = True,
+        document_digest: str | None = None,
         **params: Any,
     ) -> OCRResponse:
-        """`aocr` for synchronous code: the same retries, fallbacks and cooldowns."""
-        coroutine = self.aocr(model, document, timeout=timeout, extra_body=extra_body, **params)
+        """`aocr` for synchronous code: the same retries, fallbacks, cooldowns and cache."""
+        coroutine = self.aocr(
+            model,
+            document,
+            timeout=timeout,
+            extra_body=extra_body,
+            cache=cache,
+            document_digest=document_digest,
+            **params,
+        )
         return self._run_sync(coroutine)
 
     def _run_sync(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -765,6 +847,8 @@ class Router:
         if client is not None:
             await client.aclose()
         self._close_other_pools()
+        if self.cache is not None:
+            self.cache.close()
         if self._close_state is not None:
             # Pushes what is pending to Redis (bounded wait): off this loop, it blocks.
             await asyncio.get_running_loop().run_in_executor(None, self._close_state)
@@ -772,6 +856,8 @@ class Router:
     def close(self) -> None:
         """`aclose` for synchronous code."""
         self._close_other_pools()
+        if self.cache is not None:
+            self.cache.close()
         if self._close_state is not None:
             self._close_state()
 
@@ -825,15 +911,27 @@ def _secret(value: Any) -> str:
     return str(value.get_secret_value())
 
 
+def _digest_of(request: OCRRequest) -> str:
+    return document_digest(request.document)
+
+
+def _shared_name(name: str | None, deployments: Sequence[Deployment]) -> str:
+    """The router's name in shared stores: `name`, else a digest of the deployment ids (same
+    config, same name: processes serving one config share without being told to)."""
+    if name is not None:
+        return name
+    ids = "\n".join(sorted(deployment.id for deployment in deployments))
+    return hashlib.sha256(ids.encode()).hexdigest()[:12] if ids else "default"
+
+
 def _redis_state(
     url: str,
-    name: str | None,
+    name: str,
     deployments: Sequence[Deployment],
     clock: Callable[[], float],
     record_ttl: float,
 ) -> RedisState:
-    """A `RedisState` for `url`, named `name` or after the deployment ids (same config, same
-    name: processes serving one config share without being told to)."""
+    """A `RedisState` for `url`, named `name` (`_shared_name`)."""
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("a shared state is a Redis URL: redis://host:6379/0 (or rediss://)")
     try:
@@ -842,9 +940,6 @@ def _redis_state(
         raise ConfigError(
             f"shared state needs the redis package: pip install 'ocr-router[redis]' ({error})"
         ) from None
-    if name is None:
-        ids = "\n".join(sorted(deployment.id for deployment in deployments))
-        name = hashlib.sha256(ids.encode()).hexdigest()[:12] if ids else "default"
     return RedisState(
         url, name=name, clock=clock, record_ttl=record_ttl, deployments=[d.id for d in deployments]
     )

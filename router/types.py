@@ -408,6 +408,8 @@ class CallInfo:
     pages: int
     attempts: tuple[Attempt, ...] = field(default_factory=tuple)
     group: str | None = None  # the model group (fallbacks included) the deployment belongs to
+    cached: bool = False  # served from the result cache: no provider reached, nothing paid
+    saved_usd: float | None = None  # for a cached answer: what its first call cost
     # A sharded request: every shard in page order (deployment_id above is the first shard's).
     shards: tuple[ShardInfo, ...] = ()
 

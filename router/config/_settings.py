@@ -144,6 +144,15 @@ class RouterSettings(ConfigModel):
     # The router's name (the prefix of its Redis keys); None: derived from its deployment ids,
     # so that processes serving the same config share without being told to.
     name: str | None = Field(default=None, min_length=1, pattern=r"^[^\s{}]+$")
+    # The result cache (router/cache/): "memory", "redis" (on `redis_url`), a redis:// URL or a
+    # directory path. None: every request goes to a provider. Left out of repr: a URL may hold a
+    # password.
+    cache: str | None = Field(default=None, min_length=1, repr=False)
+    # Seconds a cached answer is served; None: until evicted. A week: models behind an alias
+    # ("mistral-ocr-latest") change, and an old answer should not outlive that by long.
+    cache_ttl: float | None = Field(default=7 * 86400.0, gt=0, allow_inf_nan=False)
+    # Answers larger than this (every image inlined) are not cached.
+    cache_max_entry_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
 
     @model_validator(mode="before")
     @classmethod

@@ -11,7 +11,9 @@ when keys are configured):
 - `POST /v1/ocr`, `POST /ocr`: Mistral's OCR request, `model` naming a model group; the answer
   is Mistral's OCR response with headers `x-ocr-router-deployment`, `x-ocr-router-group`,
   `x-ocr-router-attempts`, `x-ocr-router-cost-usd` (absent when the price is unknown) and
-  `x-ocr-router-latency-ms`. Errors use Mistral's envelope (router/proxy/errors.py).
+  `x-ocr-router-latency-ms`, and with a result cache `x-ocr-router-cache: hit|miss`
+  (`Cache-Control: no-cache` skips the lookup and stores the fresh answer; `no-store` bypasses
+  the cache both ways). Errors use Mistral's envelope (router/proxy/errors.py).
 - `GET /health/liveness`, `GET /health/readiness`, `GET /v1/models`, `GET /metrics`,
   `GET /openapi.json`.
 
@@ -30,7 +32,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -90,7 +92,7 @@ def create_app(
     limit = max_request_body_bytes or settings.max_request_body_bytes
     keys = KeyChecker(settings.accepted_keys())
     secrets = keys.secrets()
-    metrics = ProxyMetrics(router.health)
+    metrics = ProxyMetrics(router.health, router.costs)
     router.add_hook(metrics.observe_event)
     groups = frozenset(router.groups())
     created = int(time.time())
@@ -104,12 +106,13 @@ def create_app(
             body = _parse_json(await _read_body(request, limit))
             model, document, params = _split_request(body)
             group = model if model in groups else ""  # unknown names must not grow label sets
-            response = await router.aocr(model, document, **params)
-            answer = Response(
-                response.to_wire_json(),
-                media_type=JSON,
-                headers=_call_headers(response.call_info, model),
-            )
+            cache = _cache_mode(request.headers.get("cache-control"))
+            response = await router.aocr(model, document, cache=cache, **params)
+            headers = _call_headers(response.call_info, model)
+            if router.cache is not None:
+                cached = response.call_info is not None and response.call_info.cached
+                headers["x-ocr-router-cache"] = "hit" if cached else "miss"
+            answer = Response(response.to_wire_json(), media_type=JSON, headers=headers)
         except ProxyError as error:
             answer = error.response(secrets)
         except OCRRouterError as error:
@@ -323,6 +326,17 @@ def _split_request(body: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str,
         )
     params = {name: value for name, value in body.items() if name not in ("model", "document")}
     return model, document, params
+
+
+def _cache_mode(cache_control: str | None) -> bool | Literal["refresh"]:
+    """What a client's `Cache-Control` asks of the result cache (RFC 9111's request
+    directives): no-store, neither read nor write; no-cache, a fresh answer (stored)."""
+    if not cache_control:
+        return True
+    directives = {part.strip().split("=", 1)[0].lower() for part in cache_control.split(",")}
+    if "no-store" in directives:
+        return False
+    return "refresh" if "no-cache" in directives else True
 
 
 def _call_headers(info: Any, model: str) -> dict[str, str]:

@@ -21,6 +21,11 @@ Metric names (label sets in brackets):
 - `ocr_router_deployment_retries_total` [deployment, group, provider]: retries that followed a
   failure of this deployment.
 - `ocr_router_deployment_cooldowns_total` [deployment, group, provider]: times it was cooled.
+- `ocr_router_cached_requests_total`, `ocr_router_cached_pages_total`,
+  `ocr_router_cache_saved_usd_total` [group]: answers served from the result cache, their pages
+  and what they would have cost; `ocr_router_batch_pages_total`, `ocr_router_batch_cost_usd_total`:
+  pages OCR'd through Mistral's Batch API and their (half) price. Read from `Router.costs()`
+  when scraped.
 - `ocr_router_deployment_in_flight`, `ocr_router_deployment_cooling` (1 while cooling) [deployment,
   group, provider]: gauges read from `Router.health()` at scrape time.
 """
@@ -31,12 +36,13 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from router.events import RouterEvent
 
 if TYPE_CHECKING:
+    from router.cost import CostReport
     from router.router import DeploymentHealth
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -51,7 +57,11 @@ _DEPLOYMENT_LABELS = ("deployment", "group", "provider")
 class ProxyMetrics:
     """The proxy's metrics in their own registry. `observe_event` is a Router hook."""
 
-    def __init__(self, health: Callable[[], Mapping[str, DeploymentHealth]] | None = None) -> None:
+    def __init__(
+        self,
+        health: Callable[[], Mapping[str, DeploymentHealth]] | None = None,
+        costs: Callable[[], CostReport] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "ocr_router_proxy_requests",
@@ -98,6 +108,8 @@ class ProxyMetrics:
         )
         if health is not None:
             self.registry.register(_HealthCollector(health))
+        if costs is not None:
+            self.registry.register(_SavingsCollector(costs))
 
     def observe_request(self, group: str, status: int, seconds: float) -> None:
         self.requests.labels(group, str(status)).inc()
@@ -148,6 +160,36 @@ class _HealthCollector(Collector):
             cooling.add_metric(labels, 1.0 if row.status == "cooling" else 0.0)
         yield in_flight
         yield cooling
+
+    def describe(self) -> Any:
+        return []
+
+
+class _SavingsCollector(Collector):
+    """Cached and batch totals, read from the router's cost ledger when scraped."""
+
+    def __init__(self, costs: Callable[[], CostReport]) -> None:
+        self._costs = costs
+
+    def collect(self) -> Iterator[Metric]:
+        report = self._costs()
+        families = [
+            ("ocr_router_cached_requests", "Answers served from the result cache.", "requests"),
+            ("ocr_router_cached_pages", "Pages served from the result cache.", "pages"),
+            ("ocr_router_cache_saved_usd", "What cached answers would have cost (USD).", "usd"),
+        ]
+        for name, documentation, field in families:
+            family = CounterMetricFamily(name, documentation, labels=("group",))
+            for group, summary in report.cached_groups.items():
+                family.add_metric([group], float(getattr(summary, field)))
+            yield family
+        batch = report.batch
+        yield CounterMetricFamily(
+            "ocr_router_batch_pages", "Pages OCR'd through the Batch API.", value=batch.pages
+        )
+        yield CounterMetricFamily(
+            "ocr_router_batch_cost_usd", "Price of the Batch API's pages (USD).", value=batch.usd
+        )
 
     def describe(self) -> Any:
         return []
