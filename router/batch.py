@@ -348,8 +348,9 @@ class _Batch:
             info = response.call_info
             if info is None:
                 continue
-            if info.deployment_id not in deployments:
-                deployments.append(info.deployment_id)
+            served_by = f"{info.deployment_id} (cached)" if info.cached else info.deployment_id
+            if served_by not in deployments:
+                deployments.append(served_by)
             if info.cached:
                 result.cached_pages += info.pages
                 result.saved_usd += info.saved_usd or 0.0

@@ -28,6 +28,7 @@ class HostTransport(httpx.AsyncBaseTransport):
 def fleet(
     fakes: dict[str, FakeProvider], *, group: str = "ocr"
 ) -> tuple[list[dict[str, Any]], HostTransport]:
+    """model_list entries (id = the fake's name, all in `group`) and the transport to them."""
     entries = [
         {
             "model_name": group,
