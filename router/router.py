@@ -418,7 +418,9 @@ class Router:
         info, deployment = response.call_info, job.last_deployment
         if self.cache is None or info is None or deployment is None:
             return
-        usd = exact_price(deployment, info.pages, annotated=job.request.is_annotated)
+        usd = exact_cost(
+            deployment, response.usage_info, annotated_request=job.request.is_annotated
+        )
         await self.cache.put(
             key,
             response,

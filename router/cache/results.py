@@ -98,7 +98,7 @@ class ResultCache:
             "provider": provider,
             "model": model,
             "group": group,
-            "pages": response.usage_info.pages_processed,
+            "pages": response.usage_info.total_pages,
             "usd": None if usd is None else str(usd),
         }
         body = response.to_wire_json()
