@@ -27,7 +27,13 @@ from pydantic import (
 )
 
 from router.errors import InvalidRequestError
-from router.mime import is_image, parse_data_uri, to_data_uri
+from router.mime import (
+    check_built_data_uri,
+    check_data_uri,
+    encode_data_uri,
+    is_image,
+    resolve_mime,
+)
 
 MAX_PAGES_PER_REQUEST = 1000  # Mistral's own per-document limit
 MAX_PAGE_INDEX = 100_000  # far past any real document; bounds the work a "0-99999999" range costs
@@ -42,13 +48,23 @@ class _Strict(BaseModel):
 
 
 def _check_url(url: str) -> str:
+    if url.startswith("data:"):
+        # Megabytes: checked in a few C passes (router/mime.py); a valid one holds no control
+        # character, so the scan for them runs only to word a refusal as before.
+        try:
+            check_data_uri(url)
+        except ValueError:
+            if _CONTROL_CHARACTER.search(url):
+                raise ValueError("the URL contains control characters") from None
+            raise
+        return url
     if _CONTROL_CHARACTER.search(url):
         raise ValueError("the URL contains control characters")
     lowered = url[:8].lower()
     if not lowered.startswith(_URL_SCHEMES):
         raise ValueError("the URL must start with https://, http:// or data:")
     if lowered.startswith("data:"):
-        parse_data_uri(url)
+        check_data_uri(url)  # "DATA:", refused as it always was
     elif len(url) > 8192:
         raise ValueError("the URL is longer than 8192 characters")
     return url
@@ -140,7 +156,7 @@ def coerce_document(value: Any) -> Any:
     return value
 
 
-def _local_document(source: Any, mime_type: str | None) -> dict[str, str]:
+def _local_document(source: Any, mime_type: str | None) -> Any:
     if isinstance(source, str):
         source = Path(source)
     if isinstance(source, Path):
@@ -156,10 +172,41 @@ def _local_document(source: Any, mime_type: str | None) -> dict[str, str]:
             raise ValueError("a file object must be opened in binary mode ('rb')")
     else:
         raise ValueError(f"cannot read a document from {type(source).__name__}")
-    uri = to_data_uri(content, mime_type)
-    if is_image(uri[5 : uri.index(";")]):
-        return {"type": "image_url", "image_url": uri}
-    return {"type": "document_url", "document_url": uri}
+    mime = resolve_mime(content, mime_type)
+    try:
+        return built_document(content, mime)
+    except ValueError:
+        # Validation refuses it, with the message (and field) it always gave.
+        uri = encode_data_uri(content, mime)
+        if is_image(uri[5 : uri.index(";")]):
+            return {"type": "image_url", "image_url": uri}
+        return {"type": "document_url", "document_url": uri}
+
+
+def built_document(
+    content: bytes | bytearray | memoryview,
+    mime: str,
+    *,
+    like: DocumentURLChunk | ImageURLChunk | None = None,
+) -> DocumentURLChunk | ImageURLChunk:
+    """A document of the project's own making: `content` as a data URI of type `mime`, in an
+    image chunk for an image type (or the chunk kind of `like`, keeping its name or `detail`).
+
+    The URI is checked from the bytes (`check_built_data_uri`: the `ValueError` validation would
+    raise), never again over its megabytes: the chunk is constructed, not validated.
+    """
+    check_built_data_uri(content, mime)
+    uri = encode_data_uri(content, mime)
+    if isinstance(like, DocumentURLChunk):
+        return DocumentURLChunk.model_construct(document_url=uri, document_name=like.document_name)
+    if isinstance(like, ImageURLChunk) and isinstance(like.image_url, ImageURL):
+        detail = like.image_url.detail
+        return ImageURLChunk.model_construct(
+            image_url=ImageURL.model_construct(url=uri, detail=detail)
+        )
+    if like is not None or is_image(uri[5 : uri.index(";")]):
+        return ImageURLChunk.model_construct(image_url=uri)
+    return DocumentURLChunk.model_construct(document_url=uri)
 
 
 def parse_page_spec(spec: str) -> list[int]:
