@@ -20,7 +20,6 @@ and, where the provider cannot fetch remote documents itself, overriding `prepar
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from abc import ABC, abstractmethod
@@ -39,7 +38,8 @@ from router.errors import (
     error_from_response,
     scrub,
 )
-from router.types import OCRRequest, OCRResponse
+from router.request_body import encode_body
+from router.types import OCRRequest, OCRResponse, document_url_of
 
 TokenCallable = Callable[[], "str | Awaitable[str]"]
 # Visible ASCII, spaces and tabs: what a header value may hold (RFC 9110), obsolete text aside.
@@ -158,12 +158,24 @@ class Provider(ABC):
             headers[name.lower()] = (name, value)
         merged = [pair for pair in self._client_defaults(client) if pair[0].lower() not in headers]
         merged.extend(headers.values())
-        content = json.dumps(self.body(prepared), separators=(",", ":")).encode()
+        body = encode_body(self.body(prepared), document_url_of(prepared.document))
+        if isinstance(body, bytes):
+            return httpx.Request(
+                "POST",
+                self._endpoint(),
+                headers=merged,
+                content=body,
+                extensions={"timeout": client.timeout.as_dict()},
+            )
+        # Given a stream, httpx adds no header of its own: Host and Content-Length as it would.
+        endpoint = self._endpoint()
+        merged.insert(0, ("Host", endpoint.netloc.decode("ascii")))
+        merged.append(("Content-Length", str(body.length)))
         return httpx.Request(
             "POST",
-            self._endpoint(),
+            endpoint,
             headers=merged,
-            content=content,
+            stream=body,
             extensions={"timeout": client.timeout.as_dict()},
         )
 

@@ -14,6 +14,7 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+from router.request_body import SplicedBody
 from router.transport import READ_WHOLE_BODY
 
 T = TypeVar("T")
@@ -82,7 +83,7 @@ class FastTransport(AiohttpTransport):
             await anext(self._closer)  # its first step registers it with the running loop
         timeout: dict[str, float | None] = request.extensions.get("timeout", {})
         await self._acquire(timeout.get("pool"))
-        if request.extensions.get(READ_WHOLE_BODY) and _has_bytes_body(request):
+        if request.extensions.get(READ_WHOLE_BODY) and _has_whole_body(request):
             try:
                 with _httpx_errors():
                     return await self._whole(request, timeout)
@@ -115,7 +116,7 @@ class FastTransport(AiohttpTransport):
             request.method,
             str(request.url),
             headers=request.headers,
-            data=request.content or None,
+            data=_payload(request),
             allow_redirects=False,
             auto_decompress=False,  # httpx decodes, as on the streamed path
             compress=False,
@@ -207,8 +208,34 @@ def _head_bound(request: httpx.Request, timeout: dict[str, float | None]) -> flo
     return sum(phase for phase in phases if phase is not None)
 
 
-def _has_bytes_body(request: httpx.Request) -> bool:
+class _SplicedPayload(aiohttp.payload.Payload):
+    """A `SplicedBody` for aiohttp: its size known (so Content-Length, not chunked), written a
+    slice at a time, each awaiting the socket's drain (one `write` of the whole body would copy
+    all the peer had not yet taken into the event loop's buffer)."""
+
+    def __init__(self, body: SplicedBody) -> None:
+        super().__init__(body, content_type="application/json")
+        self._body = body
+        self._size = body.length
+
+    async def write(self, writer: aiohttp.abc.AbstractStreamWriter) -> None:
+        for chunk in self._body.chunks():
+            await writer.write(chunk)
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
+        return b"".join(self._body.chunks()).decode(encoding, errors)
+
+
+def _payload(request: httpx.Request) -> bytes | _SplicedPayload | None:
+    if isinstance(request.stream, SplicedBody):
+        return _SplicedPayload(request.stream)
+    return request.content or None
+
+
+def _has_whole_body(request: httpx.Request) -> bool:
     """Whether the request's body is in memory (a streamed one takes the streamed path)."""
+    if isinstance(request.stream, SplicedBody):
+        return True
     try:
         request.content  # noqa: B018 - raises when the body is a stream not yet read
     except httpx.RequestNotRead:
