@@ -27,7 +27,6 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from pydantic import ValidationError
 
 from router.errors import (
     BadRequestError,
@@ -36,12 +35,12 @@ from router.errors import (
     OCRRouterError,
     UnsafeDocumentURLError,
 )
-from router.mime import sniff_mime, to_data_uri
+from router.mime import Base64Builder, check_built_data_uri, sniff_mime
 from router.types import (
     DocumentURLChunk,
-    ImageURL,
     ImageURLChunk,
     OCRRequest,
+    constructed_document,
     document_url_of,
 )
 
@@ -246,33 +245,33 @@ class _BoundedDecoder:
                 self._first = False
 
 
-async def _read_capped(response: httpx.Response, limit: int, url: httpx.URL) -> bytes:
+async def _read_capped(response: httpx.Response, limit: int, url: httpx.URL) -> Base64Builder:
     declared = response.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise DocumentTooLargeError(
             f"the document {safe_url(url)} is {declared} bytes, over the {limit}-byte limit"
         )
+    content = Base64Builder()
     if response.is_stream_consumed:
         # Only an in-memory response (httpx.MockTransport) arrives already read and decoded.
         if len(response.content) > limit:
             raise DocumentTooLargeError(
                 f"the document {safe_url(url)} is over the {limit}-byte limit"
             )
-        return response.content
+        content.feed(response.content)
+        return content
     decoder = _BoundedDecoder(response.headers.get("content-encoding", "").strip().lower(), url)
-    chunks: list[bytes] = []
-    size = 0
     # Raw bytes, decoded here: asking for one byte past what the cap leaves is enough to tell an
-    # oversized document, however much its compressed chunk would inflate to.
+    # oversized document, however much its compressed chunk would inflate to. Encoded as they
+    # come: the raw document is never held whole beside its data URI.
     async for raw in response.aiter_raw():
-        chunk = decoder.decode(raw, limit - size + 1)
-        size += len(chunk)
-        if size > limit:
+        chunk = decoder.decode(raw, limit - content.size + 1)
+        if content.size + len(chunk) > limit:
             raise DocumentTooLargeError(
                 f"the document {safe_url(url)} is over the {limit}-byte limit"
             )
-        chunks.append(chunk)
-    return b"".join(chunks)
+        content.feed(chunk)
+    return content
 
 
 async def fetch_document(
@@ -281,8 +280,9 @@ async def fetch_document(
     settings: ProviderSettings,
     *,
     resolver: Resolver | None = None,
-) -> tuple[bytes, str | None]:
-    """Download `url` through the guard; returns the body and the response's Content-Type."""
+) -> tuple[Base64Builder, str | None]:
+    """Download `url` through the guard; returns the body (encoded as it arrived: see
+    `Base64Builder`) and the response's Content-Type."""
     try:
         return await asyncio.wait_for(
             _fetch(httpx.URL(url), client, settings, resolver), settings.document_fetch_timeout
@@ -301,7 +301,7 @@ async def _fetch(
     client: httpx.AsyncClient,
     settings: ProviderSettings,
     resolver: Resolver | None,
-) -> tuple[bytes, str | None]:
+) -> tuple[Base64Builder, str | None]:
     for _hop in range(MAX_REDIRECTS + 1):
         if url.scheme not in ("http", "https"):
             raise UnsafeDocumentURLError(
@@ -338,8 +338,8 @@ async def _fetch(
     )
 
 
-def _mime_of(content: bytes, content_type: str | None) -> str | None:
-    sniffed = sniff_mime(content)
+def _mime_of(content: Base64Builder, content_type: str | None) -> str | None:
+    sniffed = sniff_mime(content.sniffable())
     if sniffed is not None:
         return sniffed
     declared = (content_type or "").split(";", 1)[0].strip().lower()
@@ -358,7 +358,9 @@ async def inline_remote_document(
 ) -> OCRRequest:
     """`request` with an http(s) document replaced by a base64 data URI of its content.
 
-    Data URIs and uploaded files pass unchanged. `resolver` (an async host -> [IP strings])
+    Data URIs and uploaded files pass unchanged. The document is downloaded once per request,
+    however many attempts inline it (`OCRRequest.memo`, keyed by what the guard allows), and
+    its data URI is built holding two copies at most. `resolver` (an async host -> [IP strings])
     replaces DNS, for tests. Raises `UnsafeDocumentURLError`, `DocumentTooLargeError`,
     `BadRequestError` (the document cannot be had anywhere) or `DocumentFetchError` (retryable).
     """
@@ -367,31 +369,33 @@ async def inline_remote_document(
     if not is_remote_url(url):
         return request
     assert url is not None  # is_remote_url checked it
+    assert isinstance(document, (DocumentURLChunk, ImageURLChunk))  # it has a URL
+    key = ("inlined", settings.allow_private_document_urls, resolver)
+    memo = request.memo()
+    if key in memo:
+        inlined, size = memo[key]
+        if size > settings.max_document_bytes:  # another deployment's cap allowed it
+            raise DocumentTooLargeError(
+                f"the document {safe_url(url)} is over the {settings.max_document_bytes}-byte limit"
+            )
+        return inlined  # type: ignore[no-any-return]
     content, content_type = await fetch_document(url, client, settings, resolver=resolver)
-    if not content:
+    if not content.size:
         raise BadRequestError(f"the document {safe_url(url)} is empty")
     mime = _mime_of(content, content_type)
     if mime is None:
         raise BadRequestError(
             f"cannot tell the type of the document {safe_url(url)} from its content or Content-Type"
         )
-    data_uri = to_data_uri(content, mime)
     try:
-        if isinstance(document, ImageURLChunk):
-            image_url: ImageURL | str = (
-                data_uri
-                if isinstance(document.image_url, str)
-                else ImageURL(url=data_uri, detail=document.image_url.detail)
-            )
-            return request.with_document(ImageURLChunk(image_url=image_url))
-        assert isinstance(document, DocumentURLChunk)
-        return request.with_document(
-            DocumentURLChunk(document_url=data_uri, document_name=document.document_name)
-        )
-    except ValidationError:
+        check_built_data_uri(content.sniffable(), mime)
+    except ValueError:
         raise BadRequestError(
             f"the document {safe_url(url)} is not a valid {mime} document"
         ) from None
+    inlined = request.with_document(constructed_document(content.data_uri(mime), like=document))
+    memo[key] = (inlined, content.size)
+    return inlined
 
 
 __all__ = [

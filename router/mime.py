@@ -117,6 +117,46 @@ def encode_data_uri(content: bytes | bytearray | memoryview, mime: str) -> str:
     return buffer.decode("utf-8", "surrogatepass")  # ASCII (all but a bad mime): a copy
 
 
+class Base64Builder:
+    """Content fed a chunk at a time (a download as it arrives) and encoded as it comes, so that
+    its data URI is made holding two copies at most: the encoded pieces, then the URI they join
+    into. The raw bytes are never kept whole, but for the first KBs (the type is told from them)
+    and for a zip (whose type is in its directory, at the end)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.head = b""  # the first _SNIFF_CHARACTERS bytes
+        self._pieces: list[str] = []
+        self._carry = b""  # at most 2 bytes: base64 encodes 3 at a time
+        self._raw: list[bytes] | None = []  # kept while it may be a zip
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self.size += len(chunk)
+        if len(self.head) < _SNIFF_CHARACTERS:
+            self.head += chunk[: _SNIFF_CHARACTERS - len(self.head)]
+        if self._raw is not None:
+            self._raw.append(chunk)
+            if len(self.head) >= len(_ZIP) and not self.head.startswith(_ZIP):
+                self._raw = None
+        data = memoryview(self._carry + chunk if self._carry else chunk)
+        whole = len(data) - len(data) % 3
+        self._pieces.append(binascii.b2a_base64(data[:whole], newline=False).decode("ascii"))
+        self._carry = bytes(data[whole:])
+
+    def sniffable(self) -> bytes:
+        """What `sniff_mime` needs to tell the type: the head, or a zip whole."""
+        return b"".join(self._raw) if self._raw is not None else self.head
+
+    def data_uri(self, mime: str) -> str:
+        """The data URI of everything fed (once: the pieces are given up to it)."""
+        pieces, self._pieces = self._pieces, []
+        pieces.append(binascii.b2a_base64(self._carry, newline=False).decode("ascii"))
+        pieces.insert(0, f"data:{mime};base64,")
+        return "".join(pieces)
+
+
 def check_built_data_uri(content: bytes | bytearray | memoryview, mime: str) -> None:
     """What `check_data_uri` would refuse in `encode_data_uri(content, mime)`, told from the
     bytes themselves: a URI the project builds is never checked again over its megabytes."""

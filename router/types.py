@@ -12,6 +12,7 @@ its MIME type sniffed from the bytes.
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -189,14 +190,21 @@ def built_document(
     *,
     like: DocumentURLChunk | ImageURLChunk | None = None,
 ) -> DocumentURLChunk | ImageURLChunk:
-    """A document of the project's own making: `content` as a data URI of type `mime`, in an
-    image chunk for an image type (or the chunk kind of `like`, keeping its name or `detail`).
+    """A document of the project's own making: `content` as a data URI of type `mime`, in a
+    chunk as `constructed_document` makes it.
 
     The URI is checked from the bytes (`check_built_data_uri`: the `ValueError` validation would
     raise), never again over its megabytes: the chunk is constructed, not validated.
     """
     check_built_data_uri(content, mime)
-    uri = encode_data_uri(content, mime)
+    return constructed_document(encode_data_uri(content, mime), like=like)
+
+
+def constructed_document(
+    uri: str, *, like: DocumentURLChunk | ImageURLChunk | None = None
+) -> DocumentURLChunk | ImageURLChunk:
+    """A chunk around a data URI the project built and checked (`check_built_data_uri`): an
+    image chunk for an image type, or the chunk kind of `like`, keeping its name or `detail`."""
     if isinstance(like, DocumentURLChunk):
         return DocumentURLChunk.model_construct(document_url=uri, document_name=like.document_name)
     if isinstance(like, ImageURLChunk) and isinstance(like.image_url, ImageURL):
@@ -250,6 +258,8 @@ class OCRRequest(_Strict):
 
     # Caller-approved fields outside the spec, sent as they are (see `build`).
     _extra_body: dict[str, Any] = PrivateAttr(default_factory=dict)
+    # What preparing this request for a provider cost once (see `memo`).
+    _memo: dict[Hashable, Any] = PrivateAttr(default_factory=dict)
 
     @field_validator("document", mode="before")
     @classmethod
@@ -324,7 +334,13 @@ class OCRRequest(_Strict):
         """A copy with another document (providers that inline remote URLs use it)."""
         copy = self.model_copy(update={"document": document})
         copy._extra_body = dict(self._extra_body)
+        copy._memo = {}
         return copy
+
+    def memo(self) -> dict[Hashable, Any]:
+        """A cache living as long as this request: what preparing it for a provider cost once
+        (a remote document downloaded and inlined) serves every later attempt of it."""
+        return self._memo
 
 
 class _Lenient(BaseModel):
