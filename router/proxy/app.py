@@ -103,7 +103,7 @@ def create_app(
         group = ""
         try:
             keys.check(request.headers.get("authorization"))
-            body = _parse_json(await _read_body(request, limit))
+            body = await _read_json(request, limit)
             model, document, params = _split_request(body)
             group = model if model in groups else ""  # unknown names must not grow label sets
             cache = _cache_mode(request.headers.get("cache-control"))
@@ -239,28 +239,61 @@ def _too_large(limit: int) -> ProxyError:
     )
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it is known to exceed `limit`: at once from
-    Content-Length, else (chunked) when the bytes received pass it; never read whole."""
+async def _read_json(request: Request, limit: int) -> dict[str, Any]:
+    """The body, read and parsed once, holding two copies of a large document at most.
+
+    Refused with 413 as soon as it is known to exceed `limit`: at once from Content-Length,
+    else (chunked) when the bytes received pass it; never read whole. A declared body is read
+    into one buffer of that size (allocated when its first bytes arrive), never joined or copied
+    again; the buffer is decoded to text and dropped before the text is parsed.
+    """
     declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            size = int(declared)
-        except ValueError:
-            raise ProxyError(
-                400, "invalid Content-Length header", "invalid_request_error", code="bad_request"
-            ) from None
-        if size > limit:
-            raise _too_large(limit)
-    received = bytearray()
+    if declared is None:
+        received = bytearray()
+        async for chunk in request.stream():
+            received += chunk
+            if len(received) > limit:
+                raise _too_large(limit)
+        return _parse_json(_decoded(received))
+    try:
+        size = int(declared)
+    except ValueError:
+        raise ProxyError(
+            400, "invalid Content-Length header", "invalid_request_error", code="bad_request"
+        ) from None
+    if size > limit:
+        raise _too_large(limit)
+    buffer: bytearray | None = None
+    at = 0
     async for chunk in request.stream():
-        received += chunk
-        if len(received) > limit:
+        if not chunk:
+            continue
+        if buffer is None:
+            buffer = bytearray(size)
+        if at + len(chunk) > size:  # the server frames by Content-Length: cannot happen
             raise _too_large(limit)
-    return bytes(received)
+        buffer[at : at + len(chunk)] = chunk
+        at += len(chunk)
+    if buffer is None:
+        return _parse_json("")
+    if at < size:
+        del buffer[at:]  # cut short: the parse says what is wrong
+    text = _decoded(buffer)
+    del buffer  # the text is all that is parsed
+    return _parse_json(text)
 
 
-def _parse_json(body: bytes) -> dict[str, Any]:
+def _decoded(body: bytearray) -> str:
+    """The body as text, as `json.loads` would decode bytes (UTF-8, or UTF-16/32 by its BOM)."""
+    try:
+        return body.decode(json.detect_encoding(body), "surrogatepass")
+    except UnicodeDecodeError:
+        raise ProxyError(
+            400, "malformed JSON body: not UTF-8", "invalid_request_error", code="bad_request"
+        ) from None
+
+
+def _parse_json(body: str) -> dict[str, Any]:
     try:
         parsed = json.loads(body)
     except ValueError as error:
