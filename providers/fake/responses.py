@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import re
+import threading
 from typing import Any
 
 from router.mime import is_image, parse_data_uri
@@ -39,13 +40,11 @@ def _tiny_png_uri() -> str:
     return "data:image/png;base64," + base64.b64encode(make_png(4, 4)).decode()
 
 
-@functools.lru_cache(maxsize=128)
 def _pdf_page_texts(content: bytes) -> tuple[str, ...]:
     """The text each page shows (one entry per page), read from its content stream.
 
-    Cached: benchmarks send the same document many times and pypdf parsing is the costliest
-    step. Only strings shown with `Tj` are read (what the project's sample PDFs hold): a fake
-    needs to tell pages apart, not to do OCR, and this costs microseconds per page."""
+    Only strings shown with `Tj` are read (what the project's sample PDFs hold): a fake needs to
+    tell pages apart, not to do OCR, and this costs microseconds per page."""
     try:
         import pypdf
     except ImportError:  # pragma: no cover - depends on the installed extras
@@ -70,8 +69,29 @@ def _shown_text(page: Any) -> str:
     return " ".join(_ESCAPED.sub(rb"\1", text).decode("latin-1") for text in shown)
 
 
-def _pdf_page_count(content: bytes) -> int:
-    return len(_pdf_page_texts(content))
+# (length, hash) of a data URI -> (mime, its pages' texts for a PDF else None, size). Benchmarks
+# and tests send the same document again and again; decoding megabytes and parsing the PDF each
+# time made the fake the bottleneck. Keyed by the URI's hash, not the URI: the fake holds no
+# document (a 64-bit collision between a test's few documents would only misreport its pages).
+_FACTS: dict[tuple[int, int], tuple[str, tuple[str, ...] | None, int]] = {}
+_FACTS_LOCK = threading.Lock()
+_MAX_FACTS = 256
+
+
+def _facts_of(url: str) -> tuple[str, tuple[str, ...] | None, int]:
+    key = (len(url), hash(url))
+    with _FACTS_LOCK:
+        known = _FACTS.get(key)
+    if known is not None:
+        return known
+    mime, content = parse_data_uri(url)
+    texts = _pdf_page_texts(content) if mime == "application/pdf" else None  # may raise
+    facts = (mime, texts, len(content))
+    with _FACTS_LOCK:
+        if len(_FACTS) >= _MAX_FACTS:
+            del _FACTS[next(iter(_FACTS))]  # the oldest
+        _FACTS[key] = facts
+    return facts
 
 
 def page_texts(request: OCRRequest) -> tuple[str, ...] | None:
@@ -79,8 +99,7 @@ def page_texts(request: OCRRequest) -> tuple[str, ...] | None:
     url = document_url_of(request.document)
     if url is None or not url.startswith("data:"):
         return None
-    mime, content = parse_data_uri(url)
-    return _pdf_page_texts(content) if mime == "application/pdf" else None
+    return _facts_of(url)[1]
 
 
 def document_facts(request: OCRRequest, default_page_count: int) -> tuple[int, int | None]:
@@ -91,12 +110,12 @@ def document_facts(request: OCRRequest, default_page_count: int) -> tuple[int, i
     url = document_url_of(request.document)
     if url is None or not url.startswith("data:"):
         return default_page_count, None
-    mime, content = parse_data_uri(url)
-    if mime == "application/pdf":
-        return _pdf_page_count(content), len(content)
+    mime, texts, size = _facts_of(url)
+    if texts is not None:
+        return len(texts), size
     if is_image(mime):
-        return 1, len(content)
-    return default_page_count, len(content)
+        return 1, size
+    return default_page_count, size
 
 
 def select_pages(request: OCRRequest, page_count: int) -> tuple[list[int], list[int]]:

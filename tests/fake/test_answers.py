@@ -197,3 +197,25 @@ async def test_image_min_size_drops_images_smaller_than_it(send: Send) -> None:
     dropped = (await send(fake, body(image_min_size=5000))).json()["pages"]
     assert all(len(page["images"]) == 1 for page in kept)
     assert all(page["images"] == [] and "![" not in page["markdown"] for page in dropped)
+
+
+async def test_a_document_sent_again_is_not_decoded_again_and_each_is_counted_right(
+    send: Send, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Decoding megabytes and parsing the PDF per request made the fake the bottleneck.
+    from providers.fake import responses
+
+    decoded: list[str] = []
+    parse = responses.parse_data_uri
+
+    def counting(uri: str) -> tuple[str, bytes]:
+        decoded.append(uri)
+        return parse(uri)
+
+    monkeypatch.setattr(responses, "parse_data_uri", counting)
+    monkeypatch.setattr(responses, "_FACTS", {})
+    fake = FakeProvider("mistral")
+    two, three = pdf_uri(2), pdf_uri(3)
+    answers = [await send(fake, body(uri)) for uri in (two, three, two, three)]
+    assert [len(indexes(answer.json())) for answer in answers] == [2, 3, 2, 3]
+    assert decoded == [two, three]
