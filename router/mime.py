@@ -39,8 +39,8 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
 _DATA_URI = re.compile(r"data:(?P<mime>[\w.+-]+/[\w.+-]+)(?:;[\w.+-]+=[\w.+-]+)*;base64,", re.ASCII)
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 # Characters checked (or encoded) per step: bounds the transient copy of a megabytes-long URI.
-_CHUNK_CHARACTERS = 1 << 20
-_CHUNK_BYTES = 3 * (1 << 18)  # a multiple of 3: each chunk encodes without padding
+_CHUNK_CHARACTERS = 1 << 16
+_CHUNK_BYTES = 3 * (1 << 14)  # a multiple of 3: each chunk encodes without padding
 # Base64 characters decoded to sniff a type: 3 KB, well past the deepest magic number (12 bytes).
 _SNIFF_CHARACTERS = 4096
 _ZIP = b"PK\x03\x04"
