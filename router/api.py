@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 # `providers` is imported inside the functions: it imports `router.errors` and `router.types`, so
 # a module-level import here would make `import router` circular once `router` exports `ocr`.
 
-logger = logging.getLogger("ocr_router")
+logger = logging.getLogger("ocr_router.api")
 
 # Long enough for a large document (Mistral reads about 2,000 pages a minute, and Azure or Vertex
 # must also receive the whole document inline), short enough that a hung connection fails the

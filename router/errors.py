@@ -44,19 +44,23 @@ class OCRRouterError(Exception):
         deployment_id: str | None = None,
         retry_after: float | None = None,
         status: int | None = None,
-        request_id: str | None = None,
+        upstream_request_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.provider = provider
         self.deployment_id = deployment_id
         self.retry_after = retry_after
-        self.request_id = request_id
+        # The provider's own id for its answer (quote it to its support), from its error body.
+        self.upstream_request_id = upstream_request_id
+        # The router's id of the request (router/telemetry/request_ids.py), set by the Router.
+        self.request_id: str | None = None
         if status is not None:
             self.status_code = status  # type: ignore[misc]  # per-instance status for 5xx kinds
 
     def __str__(self) -> str:
-        return f"{self._where()}{self.message}"
+        suffix = f" (request id {self.request_id})" if self.request_id else ""
+        return f"{self._where()}{self.message}{suffix}"
 
     def _where(self) -> str:
         """`[ocr/mistral/mistral-ocr-latest#1a2b] `, `[azure-1 (azure_ai)] `: the deployment,
@@ -364,7 +368,7 @@ def error_from_response(
     secrets: Iterable[str | None] = (),
 ) -> OCRRouterError:
     """The typed error for a provider's non-2xx answer."""
-    message, request_id = describe_error_body(body)
+    message, upstream_request_id = describe_error_body(body)
     error_class = error_class_for_status(status)
     return error_class(
         f"{status} {scrub(message, secrets)}",
@@ -372,7 +376,7 @@ def error_from_response(
         deployment_id=deployment_id,
         retry_after=parse_retry_after(headers),
         status=status,
-        request_id=request_id,
+        upstream_request_id=upstream_request_id,
     )
 
 

@@ -5,10 +5,15 @@ without reading the router's internals, and billing needs each success with its 
 Both get the same small, secret-free `RouterEvent`. A hook is a plain callable; one that raises is
 logged and ignored, because observability must never fail a request.
 
-Logging goes to `logging.getLogger("ocr_router")`: cooldowns at INFO (they change where traffic
-goes), everything else at DEBUG. No key, token or document content is ever put in an event or a
-log line: errors are described by class name and status only, never by their message (a provider
-may echo a request back in it).
+Every event names its request (`request_id`): a failure, the retry after it and the success on
+another deployment read as one story. The request's span (router/telemetry/tracing.py) gets a
+child span per attempt from the same events, when tracing is on.
+
+Logging goes to `logging.getLogger("ocr_router.router")`: failures, retries and cooldowns at INFO
+(they change where traffic goes), successes at DEBUG; each line carries the event's fields as
+`extra` (request_id, deployment_id, error_type, ...) for structured logs (router/telemetry/logs.py).
+No key, token or document content is ever put in an event or a log line: errors are described by
+class name and status only, never by their message (a provider may echo a request back in it).
 """
 
 from __future__ import annotations
@@ -16,9 +21,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-logger = logging.getLogger("ocr_router")
+from router.telemetry import tracing
+from router.telemetry.scope import current_scope
+
+logger = logging.getLogger("ocr_router.router")
 
 EventKind = Literal["success", "failure", "retry", "cooldown"]
 
@@ -28,7 +36,9 @@ class RouterEvent:
     """One thing that happened to one attempt of one request.
 
     `attempt` counts from 1 within the request. `error` is "ClassName status" (never a message).
-    `cooldown_until` is set on "cooldown" events, on the router's clock.
+    `cooldown_until` is set on "cooldown" events, on the router's clock. `request_id` is the
+    request's (the same on all its events); `model` the deployment's, as configured
+    ("mistral/mistral-ocr-latest").
     """
 
     kind: EventKind
@@ -42,6 +52,13 @@ class RouterEvent:
     error: str | None = None
     cooldown_until: float | None = None
     reason: str | None = None  # short, secret-free: "3 consecutive failures", "429 Retry-After"
+    request_id: str | None = None
+    model: str | None = None
+
+    @property
+    def error_type(self) -> str | None:
+        """The error's class name ("ServerError"): what an operator alerts on."""
+        return None if self.error is None else self.error.split(" ", 1)[0]
 
 
 Hook = Callable[[RouterEvent], None]
@@ -54,40 +71,74 @@ def describe_error(error: BaseException) -> str:
 
 
 def listened(hooks: Sequence[Hook], kind: EventKind) -> bool:
-    """Whether an event of `kind` would reach anyone (a hook, or the log at its level): a
-    caller on the hot path builds the event only then."""
-    return bool(hooks) or logger.isEnabledFor(_level(kind))
+    """Whether an event of `kind` would reach anyone (a hook, the log at its level, the
+    request's span): a caller on the hot path builds the event only then."""
+    if hooks or logger.isEnabledFor(_level(kind)):
+        return True
+    scope = current_scope()
+    return scope is not None and scope.span is not None
 
 
 def _level(kind: EventKind) -> int:
-    return logging.INFO if kind == "cooldown" else logging.DEBUG
+    return logging.DEBUG if kind == "success" else logging.INFO
 
 
 def emit(hooks: Sequence[Hook], event: RouterEvent) -> None:
-    """Log `event` and hand it to every hook; a failing hook is logged, never raised."""
+    """Log `event`, add it to the request's span and hand it to every hook; a failing hook is
+    logged, never raised."""
     level = _level(event.kind)
     if logger.isEnabledFor(level):
-        details = ", ".join(
-            f"{name}={value}"
-            for name, value in (
-                ("attempt", event.attempt),
-                ("latency_s", None if event.latency_s is None else round(event.latency_s, 4)),
-                ("pages", event.pages),
-                ("cost_usd", event.cost_usd),
-                ("error", event.error),
-                ("cooldown_until", event.cooldown_until),
-                ("reason", event.reason),
-            )
-            if value is not None
-        )
-        logger.log(
-            level, "%s %s (group %s): %s", event.kind, event.deployment_id, event.group, details
-        )
+        _log(level, event)
+    scope = current_scope()
+    span = None if scope is None else scope.span
+    if span is not None:
+        try:
+            tracing.record_event(span, event)
+        except Exception:
+            logger.exception("recording a %s event on its span failed; ignored", event.kind)
     for hook in hooks:
         try:
             hook(event)
         except Exception:
             logger.exception("router hook %r failed on a %s event; ignored", hook, event.kind)
+
+
+def _log(level: int, event: RouterEvent) -> None:
+    latency = None if event.latency_s is None else round(event.latency_s, 4)
+    fields: dict[str, Any] = {
+        "attempt": event.attempt,
+        "latency_s": latency,
+        "pages": event.pages,
+        "cost_usd": event.cost_usd,
+        "error": event.error,
+        "cooldown_until": event.cooldown_until,
+        "reason": event.reason,
+    }
+    details = ", ".join(f"{name}={value}" for name, value in fields.items() if value is not None)
+    extra = {
+        "request_id": event.request_id,
+        "event": event.kind,
+        "deployment_id": event.deployment_id,
+        "group": event.group,
+        "provider": event.provider,
+        "attempt": event.attempt,
+        "error_type": event.error_type,
+        "latency_s": latency,
+        "pages": event.pages,
+        "cost_usd": event.cost_usd,
+        "cooldown_until": event.cooldown_until,
+        "reason": event.reason,
+    }
+    logger.log(
+        level,
+        "%s %s (group %s) request %s: %s",
+        event.kind,
+        event.deployment_id,
+        event.group,
+        event.request_id or "-",
+        details,
+        extra=extra,
+    )
 
 
 __all__ = ["EventKind", "Hook", "RouterEvent", "describe_error", "emit", "listened"]

@@ -74,6 +74,7 @@ from router.state.base import RouterState
 from router.state.memory import DEFAULT_MAX_KEYS, DEFAULT_RECORD_TTL, MemoryState
 from router.strategies import create_strategy
 from router.strategies._sampling import SAMPLE_ABOVE, draw_usable
+from router.telemetry.scope import RequestScope
 from router.transport import fast_transport
 from router.types import Attempt, CallInfo, OCRRequest, OCRResponse
 
@@ -149,6 +150,7 @@ class _Request:
     started: float
     pages: int | None  # pages asked for, None for "the whole document"
     reserved_pages: int  # what an attempt books against page quotas before the answer
+    request_id: str  # on every event, log line and span of the request, and its error
     failed: set[str] = field(default_factory=set)
     attempts: list[Attempt] = field(default_factory=list)
     last_deployment: Deployment | None = None
@@ -322,6 +324,7 @@ class Router:
         extra_body: dict[str, Any] | None = None,
         cache: bool | Literal["refresh"] = True,
         document_digest: str | None = None,
+        request_id: str | None = None,
         **params: Any,
     ) -> OCRResponse:
         """OCR `document` on a deployment of group `model` (or of its fallbacks).
@@ -332,7 +335,35 @@ class Router:
         is one and stores a fresh one; "refresh" skips the lookup but stores; False does neither.
         `document_digest` (`router.cache.document_digest` of the document) spares re-hashing a
         large document sent many times (its shards, one page range each).
+        `request_id` names the request on its events, log lines, span and error (1 to 128 of
+        `[A-Za-z0-9._:-]`); one is made when not given (`call_info.request_id`).
         """
+        with RequestScope(model, request_id) as scope:
+            response = await self._serve(
+                model,
+                document,
+                scope.request_id,
+                timeout=timeout,
+                extra_body=extra_body,
+                cache=cache,
+                document_digest=document_digest,
+                **params,
+            )
+            return scope.served(response)
+
+    async def _serve(
+        self,
+        model: str,
+        document: Any,
+        request_id: str,
+        *,
+        timeout: float | None,
+        extra_body: dict[str, Any] | None,
+        cache: bool | Literal["refresh"],
+        document_digest: str | None,
+        **params: Any,
+    ) -> OCRResponse:
+        """`aocr` inside its request scope: the cache, else the routing."""
         request = OCRRequest.build(document, extra_body=extra_body, **params)
         plan = self._plan(model)
         if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
@@ -348,6 +379,7 @@ class Router:
             started=now,
             pages=len(page_indexes) if page_indexes else None,
             reserved_pages=estimated_pages(page_indexes),
+            request_id=request_id,
         )
         if self.cache is not None and cache is not False:
             digest = document_digest or _digest_of(request)
@@ -411,6 +443,7 @@ class Router:
                 group=hit.group,
                 cached=True,
                 saved_usd=None if hit.usd is None else float(hit.usd),
+                request_id=job.request_id,
             )
         )
 
@@ -485,6 +518,8 @@ class Router:
                     latency_s=latency,
                     pages=processed,
                     cost_usd=cost,
+                    request_id=job.request_id,
+                    model=deployment.model,
                 ),
             )
         return response.with_call_info(
@@ -497,6 +532,7 @@ class Router:
                 pages=processed,
                 attempts=tuple(job.attempts),
                 group=deployment.group,
+                request_id=job.request_id,
             )
         )
 
@@ -552,6 +588,8 @@ class Router:
             attempt=number,
             latency_s=latency,
             error=label,
+            request_id=job.request_id,
+            model=deployment.model,
         )
         emit(self._hooks, failure)
         if until is not None:
@@ -599,6 +637,8 @@ class Router:
                 group=deployment.group,
                 attempt=state.attempt_number,
                 error=None if error is None else describe_error(error),
+                request_id=job.request_id,
+                model=deployment.model,
             ),
         )
 
@@ -811,6 +851,7 @@ class Router:
         extra_body: dict[str, Any] | None = None,
         cache: bool | Literal["refresh"] = True,
         document_digest: str | None = None,
+        request_id: str | None = None,
         **params: Any,
     ) -> OCRResponse:
         """`aocr` for synchronous code: the same retries, fallbacks, cooldowns and cache."""
@@ -821,6 +862,7 @@ class Router:
             extra_body=extra_body,
             cache=cache,
             document_digest=document_digest,
+            request_id=request_id,
             **params,
         )
         return self._run_sync(coroutine)

@@ -475,6 +475,7 @@ class CallInfo:
     saved_usd: float | None = None  # for a cached answer: what its first call cost
     # A sharded request: every shard in page order (deployment_id above is the first shard's).
     shards: tuple[ShardInfo, ...] = ()
+    request_id: str | None = None  # the Router's id of the request (on its events and spans)
 
     @property
     def missing(self) -> tuple[ShardInfo, ...]:

@@ -11,14 +11,18 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 REPOSITORY = Path(__file__).parents[1]
 LISTENING = "ocr-router proxy listening on "
 
 
 @contextlib.asynccontextmanager
-async def serving_proxy(*arguments: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
-    """`ocr-router serve ...` running; yields the process and its URL; killed if still alive."""
+async def serving_proxy(
+    *arguments: str, stderr: Any = asyncio.subprocess.DEVNULL
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    """`ocr-router serve ...` running; yields the process and its URL; killed if still alive.
+    `stderr`: where its log goes (an open file to read it; discarded by default)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -27,7 +31,7 @@ async def serving_proxy(*arguments: str) -> AsyncIterator[tuple[asyncio.subproce
         *arguments,
         cwd=REPOSITORY,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=stderr,
         start_new_session=True,  # its own process group: the cleanup reaches its workers too
     )
     try:

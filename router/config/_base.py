@@ -21,7 +21,7 @@ from router.errors import ConfigError
 if TYPE_CHECKING:
     from typing import Self
 
-logger = logging.getLogger("router.config")
+logger = logging.getLogger("ocr_router.config")
 
 ENV_PREFIX = "os.environ/"  # LiteLLM's spelling of "read this value from the environment"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import stat
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Union
@@ -149,11 +148,13 @@ def _warn_if_secrets_readable_by_others(path: Path, data: Mapping[str, Any]) -> 
         return
     places = _plain_secrets(data)
     if places:
-        warnings.warn(
-            f"{path} is readable by other users and holds secrets in clear text "
-            f"({', '.join(places)}): write them as os.environ/NAME, or chmod 600 the file",
-            UserWarning,
-            stacklevel=3,
+        # Through logging, not `warnings`: a warning's text would carry this module's path and
+        # line into a CLI's output, and an operator configures one logger tree, not two channels.
+        logger.warning(
+            "%s is readable by other users and holds secrets in clear text (%s): write them as "
+            "os.environ/NAME, or chmod 600 the file",
+            path,
+            ", ".join(places),
         )
 
 

@@ -32,8 +32,8 @@ ROUTING_STRATEGIES = (
 # LiteLLM router_settings with no meaning here, and harmless to ignore.
 ROUTER_SETTINGS_IGNORED: Mapping[str, str] = {
     "enable_pre_call_checks": "limits are always checked before a deployment is chosen",
-    "set_verbose": "configure the 'router' logger of the logging module instead",
-    "debug_level": "configure the 'router' logger of the logging module instead",
+    "set_verbose": "configure the 'ocr_router' logger of the logging module instead",
+    "debug_level": "configure the 'ocr_router' logger of the logging module instead",
     "context_window_fallbacks": "OCR has no context window to overflow",
     "content_policy_fallbacks": "OCR has no content-policy refusals",
     "retry_after": "waits between retries come from backoff_initial/backoff_max and Retry-After",

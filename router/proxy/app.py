@@ -13,7 +13,10 @@ when keys are configured):
   `x-ocr-router-attempts`, `x-ocr-router-cost-usd` (absent when the price is unknown) and
   `x-ocr-router-latency-ms`, and with a result cache `x-ocr-router-cache: hit|miss`
   (`Cache-Control: no-cache` skips the lookup and stores the fresh answer; `no-store` bypasses
-  the cache both ways). Errors use Mistral's envelope (router/proxy/errors.py).
+  the cache both ways). Errors use Mistral's envelope (router/proxy/errors.py). Every answer,
+  errors included, carries `x-request-id`: the client's (its safe characters, at most 128) or a
+  new one; it names the request in the router's events, log lines and spans. With tracing on
+  (router/telemetry/tracing.py), a client's `traceparent` is continued.
 - `GET /health/liveness`, `GET /health/readiness`, `GET /v1/models`, `GET /metrics`,
   `GET /openapi.json`.
 
@@ -53,6 +56,9 @@ from router.proxy.errors import (
 from router.proxy.metrics import CONTENT_TYPE, ProxyMetrics
 from router.proxy.openapi import build_openapi
 from router.router import Router
+from router.telemetry.request_ids import HEADER as REQUEST_ID_HEADER
+from router.telemetry.request_ids import request_id_from_header
+from router.telemetry.tracing import continued_trace
 from router.types import OCRRequest
 
 logger = logging.getLogger("ocr_router.proxy")
@@ -101,13 +107,17 @@ def create_app(
     async def ocr(request: Request) -> Response:
         started = time.perf_counter()
         group = ""
+        request_id = request_id_from_header(request.headers.get(REQUEST_ID_HEADER))
         try:
             keys.check(request.headers.get("authorization"))
             body = await _read_json(request, limit)
             model, document, params = _split_request(body)
             group = model if model in groups else ""  # unknown names must not grow label sets
             cache = _cache_mode(request.headers.get("cache-control"))
-            response = await router.aocr(model, document, cache=cache, **params)
+            with continued_trace(request.headers):
+                response = await router.aocr(
+                    model, document, cache=cache, request_id=request_id, **params
+                )
             headers = _call_headers(response.call_info, model)
             if router.cache is not None:
                 cached = response.call_info is not None and response.call_info.cached
@@ -118,7 +128,9 @@ def create_app(
         except OCRRouterError as error:
             answer = from_router_error(error).response(secrets)
         except Exception as error:
-            answer = internal_error(error, f"{request.method} {request.url.path}").response()
+            where = f"{request.method} {request.url.path}"
+            answer = internal_error(error, where, request_id).response()
+        answer.headers[REQUEST_ID_HEADER] = request_id
         metrics.observe_request(group, answer.status_code, time.perf_counter() - started)
         return answer
 

@@ -1,7 +1,7 @@
 """`ocr-router serve`: run the proxy on uvicorn (uvloop, httptools), one Router per worker process.
 
     ocr-router serve --config config.yaml [--host 127.0.0.1] [--port 4000] [--workers N]
-                     [--no-auth] [--log-level info] [--access-log]
+                     [--no-auth] [--log-level info] [--log-format text|json] [--access-log]
 
 The config is validated in this (parent) process before anything is bound, so a mistake is one
 clear message and exit status 1, not a crash in every worker. With one worker the app runs here,
@@ -13,6 +13,9 @@ requests in flight finish, for up to the router's `timeout` (no request can take
 Without any `master_key` the proxy would spend provider credits for anyone who can reach it: it
 then only binds a loopback address, unless `--no-auth` says the operator means it, and warns
 either way. Configured keys are always enforced.
+
+`--log-format json` writes every log line (ocr-router's and uvicorn's, in every worker) as one
+JSON object with the request id (router/telemetry/logs.py); the default is text.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import logging.config
 import sys
 
 from router.cli import Runner
+from router.telemetry.logs import LOG_FORMATS, logging_config
 
 logger = logging.getLogger("ocr_router.proxy")
 
@@ -53,6 +58,12 @@ def install(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     parser.add_argument("--log-level", default="info", choices=LOG_LEVELS)
     parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=LOG_FORMATS,
+        help="text, or one JSON object per line with the request id (default: %(default)s)",
+    )
+    parser.add_argument(
         "--access-log", action="store_true", help="log every request (off by default: speed)"
     )
     return _run_serve
@@ -82,7 +93,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     from router.config import load_config
     from router.errors import ConfigError
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    log_config = logging_config(args.log_level, args.log_format)
+    logging.config.dictConfig(log_config)
     try:
         config = load_config(args.config)
     except ConfigError as error:
@@ -115,6 +127,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         access_log=args.access_log,
+        log_config=log_config,
     )
 
 

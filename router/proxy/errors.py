@@ -163,11 +163,18 @@ def from_router_error(error: OCRRouterError) -> ProxyError:
     return ProxyError(502, message, "upstream_error", code="upstream_failed")
 
 
-def internal_error(error: BaseException, where: str) -> ProxyError:
+def internal_error(error: BaseException, where: str, request_id: str | None = None) -> ProxyError:
     """500 for a bug: logged with its stack (frames only: an exception's message may quote a
-    request or a secret), answered with a generic message."""
+    request or a secret) and the request's id, answered with a generic message."""
     frames = "".join(traceback.format_tb(error.__traceback__))
-    logger.error("unexpected %s in %s\n%s", type(error).__name__, where, frames)
+    logger.error(
+        "unexpected %s in %s (request id %s)\n%s",
+        type(error).__name__,
+        where,
+        request_id or "-",
+        frames,
+        extra={"request_id": request_id, "error_type": type(error).__name__},
+    )
     return ProxyError(500, "internal error in ocr-router proxy", "internal_error", code="internal")
 
 

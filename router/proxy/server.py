@@ -49,8 +49,10 @@ def run_server(
     workers: int = 1,
     log_level: str = "info",
     access_log: bool = False,
+    log_config: dict[str, Any] | None = None,
 ) -> int:
-    """Serve until SIGTERM/SIGINT; returns the exit status."""
+    """Serve until SIGTERM/SIGINT; returns the exit status. `log_config` (a dictConfig) is
+    applied in every worker; None keeps uvicorn's own."""
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -66,6 +68,8 @@ def run_server(
         # which then fails unanswered (uvicorn's default is 5 s, exactly httpx's).
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
     }
+    if log_config is not None:
+        options["log_config"] = log_config
     if workers == 1:
         settings = config.router_settings.model_dump(exclude_unset=True)
         app = create_app(

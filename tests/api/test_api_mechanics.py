@@ -369,7 +369,7 @@ async def test_debug_line_tells_provider_model_status_latency_and_pages_only(
     caplog.set_level(logging.DEBUG, logger="ocr_router")
     async with recorder.client() as client:
         await aocr("mistral/mistral-ocr-latest", PDF_DATA_URI, api_key=KEY, client=client)
-    lines = [r.getMessage() for r in caplog.records if r.name == "ocr_router"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "ocr_router.api"]
     assert lines == [lines[0]]
     assert "mistral/mistral-ocr-latest" in lines[0]
     assert "ok" in lines[0]

@@ -351,7 +351,7 @@ def test_harmless_litellm_keys_are_ignored_with_one_warning_each(
         "litellm_params": {"model": "mistral/mistral-ocr-2505", "api_key": "k", "tpm": 1000},
         "model_info": {"mode": "ocr"},
     }
-    with caplog.at_level(logging.WARNING, logger="router.config"):
+    with caplog.at_level(logging.WARNING, logger="ocr_router.config"):
         deployments = build_deployments([entry, entry, entry])
 
     assert len(deployments) == 3
@@ -363,7 +363,7 @@ def test_harmless_litellm_keys_are_ignored_with_one_warning_each(
 def test_ignored_router_and_general_settings_are_named_in_warnings(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="router.config"):
+    with caplog.at_level(logging.WARNING, logger="ocr_router.config"):
         settings = RouterSettings.model_validate({"enable_pre_call_checks": True})
         GeneralSettings.model_validate({"alerting": ["slack"]})
 
@@ -379,7 +379,7 @@ def test_litellm_settings_are_ignored_with_a_warning_listing_their_keys(
     monkeypatch.setenv("MISTRAL_API_KEY", "seed-key-value")
     source = {**seed_as_dict(), "litellm_settings": {"drop_params": True, "num_retries": 2}}
 
-    with caplog.at_level(logging.WARNING, logger="router.config"):
+    with caplog.at_level(logging.WARNING, logger="ocr_router.config"):
         config = load_config(source)
 
     assert len(config.model_list) == 1
@@ -387,7 +387,9 @@ def test_litellm_settings_are_ignored_with_a_warning_listing_their_keys(
     assert "drop_params, num_retries" in caplog.text
 
 
-def test_readable_config_file_with_a_plain_key_warns(write_yaml: Any) -> None:
+def test_readable_config_file_with_a_plain_key_warns(
+    write_yaml: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     path = write_yaml(
         textwrap.dedent(
             """\
@@ -399,35 +401,46 @@ def test_readable_config_file_with_a_plain_key_warns(write_yaml: Any) -> None:
         mode=0o644,
     )
 
-    with pytest.warns(UserWarning, match=r"readable by other users") as caught:
-        load_config(path)
+    # A log record of the ocr_router tree, not a `warnings` warning (which printed this
+    # module's source path and line in CLI output).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with caplog.at_level(logging.WARNING, logger="ocr_router"):
+            load_config(path)
 
-    text = str(caught[0].message)
+    [record] = [r for r in caplog.records if "readable by other users" in r.getMessage()]
+    assert record.name == "ocr_router.config"
+    assert record.levelno == logging.WARNING
+    text = record.getMessage()
     assert "model_list[0].litellm_params.api_key" in text
     assert "plain-key-value" not in text
 
 
 @pytest.mark.parametrize("mode", [0o600, 0o644])
 def test_config_with_only_environment_references_never_warns(
-    write_yaml: Any, monkeypatch: pytest.MonkeyPatch, mode: int
+    write_yaml: Any, monkeypatch: pytest.MonkeyPatch, mode: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("MISTRAL_API_KEY", "seed-key-value")
     path = write_yaml(SEED_PROXY_CONFIG, mode=mode)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with caplog.at_level(logging.WARNING, logger="ocr_router"):
         load_config(path)
 
+    assert not [r for r in caplog.records if "readable by other users" in r.getMessage()]
 
-def test_private_config_file_with_a_plain_key_does_not_warn(write_yaml: Any) -> None:
+
+def test_private_config_file_with_a_plain_key_does_not_warn(
+    write_yaml: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     path = write_yaml(
         "model_list: [{model_name: ocr, model: mistral/mistral-ocr-2505, api_key: plain-key}]",
         mode=0o600,
     )
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
+    with caplog.at_level(logging.WARNING, logger="ocr_router"):
         load_config(path)
+
+    assert not [r for r in caplog.records if "readable by other users" in r.getMessage()]
 
 
 def test_missing_pyyaml_says_which_extra_to_install(

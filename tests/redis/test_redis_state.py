@@ -34,7 +34,7 @@ async def test_a_redis_outage_fails_no_request_and_state_is_shared_again_after(
     ]
     document = make_png()
     state = RedisState(own_redis_server.url, name=router_name, deployments=["good", "refusing"])
-    caplog.set_level(logging.WARNING, logger="router.state.redis")
+    caplog.set_level(logging.WARNING, logger="ocr_router.state.redis")
     try:
         async with Router(model_list, state=state, name=router_name) as router:
             for _ in range(10):
@@ -118,7 +118,7 @@ def test_the_url_password_never_shows(router_name: str, caplog: pytest.LogCaptur
     # Nothing listens on port 1: the state degrades and logs it, which must not show the URL.
     url = f"redis://:{password}@127.0.0.1:1/0"
     settings = RouterSettings.model_validate({"redis_url": url})
-    caplog.set_level(logging.WARNING, logger="router.state.redis")
+    caplog.set_level(logging.WARNING, logger="ocr_router.state.redis")
     state = RedisState(url, name=router_name, timeout=0.2)
     try:
         shown = [repr(settings), str(settings), repr(state), settings.model_dump_json()]

@@ -63,7 +63,7 @@ from router.state.base import CostTotals, HealthRecord, WindowTotals
 from router.state.memory import DEFAULT_RECORD_TTL, MemoryState
 from router.state.redis import scripts
 
-logger = logging.getLogger("router.state.redis")
+logger = logging.getLogger("ocr_router.state.redis")
 
 DEFAULT_STALENESS = 0.5  # seconds between syncs: every view is at most ~1 s old
 DEFAULT_LEASE_SECONDS = 10.0  # a dead process's in-flight count vanishes after this
