@@ -8,12 +8,14 @@
   `tests/spec/` (so a clone alone, CI's, still checks conformance; a test keeps them equal).
 - `validate_spec(instance, "OCRResponse")`: raise `jsonschema.ValidationError` unless `instance`
   conforms to that schema of the spec (needs `spec`, so it skips the same way).
+- `spans`: an OpenTelemetry SDK tracer provider set globally for the test, exporting to the
+  SDK's in-memory exporter it yields (`spans.get_finished_spans()`); unset after.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,27 @@ async def fake_server() -> AsyncIterator[FakeServerFactory]:
             return await servers.enter_async_context(fake.serve())
 
         yield start
+
+
+@pytest.fixture
+def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The spans ended during the test, from a tracer provider set for this test only."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.util._once import Once
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    # The API lets a process set its provider once; these are the globals its own test
+    # utilities reset, restored by monkeypatch after the test.
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER_SET_ONCE", Once())
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
+    trace.set_tracer_provider(provider)
+    yield exporter
+    provider.shutdown()
 
 
 @pytest.fixture(scope="session")

@@ -44,6 +44,8 @@ GEN_AI_PROVIDER = {
     "vertex_ai": "gcp.vertex_ai",
 }
 
+MAX_GROUP_LENGTH = 256
+
 _tracer_cache: tuple[object, Tracer] | None = None
 
 
@@ -79,7 +81,8 @@ def start_request_span(group: str, request_id: str) -> tuple[Span, object] | Non
         attributes={
             "gen_ai.operation.name": "ocr",
             "ocr_router.request_id": request_id,
-            "ocr_router.group": group,
+            # The name the caller asked for, maybe no group at all: bounded.
+            "ocr_router.group": group[:MAX_GROUP_LENGTH],
         },
     )
     return span, context.attach(trace.set_span_in_context(span))
@@ -151,7 +154,7 @@ def _attempt_span(found: Tracer, parent: Span, event: RouterEvent) -> None:
             {
                 "gen_ai.operation.name": "ocr",
                 "gen_ai.provider.name": GEN_AI_PROVIDER.get(event.provider, event.provider),
-                "gen_ai.request.model": event.model,
+                "gen_ai.request.model": _provider_model(event.model),
                 "ocr_router.request_id": event.request_id,
                 "ocr_router.group": event.group,
                 "ocr_router.deployment.id": event.deployment_id,
@@ -227,7 +230,7 @@ def _served(info: CallInfo) -> dict[str, Any]:
     return _clean(
         {
             "gen_ai.provider.name": GEN_AI_PROVIDER.get(info.provider, info.provider),
-            "gen_ai.response.model": info.model,
+            "gen_ai.response.model": _provider_model(info.model),
             "ocr_router.deployment.id": info.deployment_id,
             "ocr_router.provider": info.provider,
             "ocr_router.served_group": info.group,
@@ -236,6 +239,11 @@ def _served(info: CallInfo) -> dict[str, Any]:
             "ocr_router.cost_usd": info.cost_usd,
         }
     )
+
+
+def _provider_model(model: str | None) -> str | None:
+    """ "mistral-ocr-latest" of "mistral/mistral-ocr-latest": the name the provider knows."""
+    return None if model is None else model.split("/", 1)[-1]
 
 
 def _describe(error: BaseException) -> str:
