@@ -132,7 +132,9 @@ async def test_mistral_401_in_both_forms_is_an_authentication_error(body: Any) -
 async def test_mistral_401_keeps_the_request_id() -> None:
     body = {"message": "Unauthorized", "request_id": "req-42"}
     error = await failure_of(mistral(), httpx.Response(401, json=body))
-    assert error.request_id == "req-42"
+    # The provider's id is `upstream_request_id`; `request_id` is the Router's own (issue 15).
+    assert error.upstream_request_id == "req-42"
+    assert error.request_id is None
 
 
 async def test_mistral_422_names_the_refused_field() -> None:
