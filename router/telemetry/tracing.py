@@ -235,6 +235,7 @@ def _served(info: CallInfo) -> dict[str, Any]:
             "ocr_router.provider": info.provider,
             "ocr_router.served_group": info.group,
             "ocr_router.attempts": len(info.attempts),
+            "ocr_router.cached": info.cached,  # served from the result cache: no attempt made
             "ocr_router.pages": info.pages,
             "ocr_router.cost_usd": info.cost_usd,
         }
