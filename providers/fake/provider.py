@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from providers.fake.batch_service import FakeBatchService
 from providers.fake.dialects import Dialect, Reply, make_dialect
 from providers.fake.faults import Fault, FaultPlan
 from providers.fake.latency import Latency, LatencySpec
@@ -154,6 +155,8 @@ class FakeProvider:
         self.record_requests = record_requests
         self._plan = FaultPlan(script, faults, seed)
         self._latency = Latency(latency, seed)
+        # Mistral's Files and Batch APIs (providers/fake/batch_service.py); tests set its faults.
+        self.batch = FakeBatchService(self.dialect) if provider == "mistral" else None
         self._lock = threading.Lock()
         self.requests: list[ReceivedRequest] = []
         self.request_count = 0
@@ -188,7 +191,10 @@ class FakeProvider:
         parsed = _parse_json(body)
         answer: Answer | None
         with self._lock:
-            if not self.dialect.matches(method, path):
+            batch = (
+                self.batch if self.batch is not None and self.batch.matches(method, path) else None
+            )
+            if batch is None and not self.dialect.matches(method, path):
                 answer, outcome = Answer(self.dialect.not_found()), "not_found"
             elif not self.dialect.authorized(headers, self.api_key):
                 answer, outcome = Answer(self.dialect.unauthorized()), "unauthorized"
@@ -196,7 +202,10 @@ class FakeProvider:
                 fault = self._plan.next_fault()
                 delay = self._latency.next_delay() + fault.delay_s
                 answer, outcome = self._answer_fault(fault, delay)
-                if answer is None:
+                if answer is None and batch is not None:  # the Files and Batch APIs
+                    reply = batch.answer(method, path, headers, body, self._answer_body)
+                    answer = Answer(reply, delay_s=delay)
+                elif answer is None:
                     reply, accepted = self._answer_body(body, parsed)
                     delay += reply.pages * self.latency_per_page
                     answer = Answer(reply, delay_s=delay)
