@@ -158,6 +158,14 @@ class CostLedger:
                 label, _ = period_bounds(budget.period, now)
                 self._state.add_spend(f"{budget.scope}:{budget.name}:{label}", usd)
 
+    def record_batch(
+        self, deployment: Deployment, pages: int, usd: Decimal | None, now: float
+    ) -> None:
+        """A result of Mistral's Batch API: paid (at the batch price) like any call, and counted
+        apart too so reports show what went through batches."""
+        self.record(deployment, pages, usd, now)
+        self._state.add_cost((BATCH, f"{BATCH}:group:{deployment.group}"), pages, usd)
+
     def record_cached(self, group: str, pages: int, saved: Decimal | None) -> None:
         """An answer served from the result cache: no spend, only what it `saved`."""
         self._state.add_cost((CACHED, f"{CACHED}:group:{group}"), pages, saved)

@@ -63,6 +63,19 @@ def price_for(provider: str, model: str) -> Price | None:
     return PRICES.get((provider, model))
 
 
+def batch_price_for(provider: str, model: str) -> tuple[float | None, float | None]:
+    """USD per page through the provider's Batch API, (plain, annotated); None where no batch
+    price is published (only Mistral's own API has one: half its list price).
+
+    >>> batch_price_for("mistral", "mistral-ocr-2512")
+    (0.001, 0.0015)
+    """
+    listed = price_for(provider, model)
+    if listed is None:
+        return None, None
+    return listed.batch_per_page, listed.batch_per_annotated_page
+
+
 def resolve_prices(
     provider: str, model: str, per_page: float | None, per_annotated_page: float | None
 ) -> tuple[float | None, float | None]:
@@ -79,4 +92,4 @@ def resolve_prices(
     return plain, annotated
 
 
-__all__ = ["PRICES", "Price", "price_for", "resolve_prices"]
+__all__ = ["PRICES", "Price", "batch_price_for", "price_for", "resolve_prices"]

@@ -291,6 +291,11 @@ class Router:
         """Give `hook` every later `RouterEvent` too (the proxy attaches its metrics this way)."""
         self._hooks = (*self._hooks, hook)
 
+    @property
+    def ledger(self) -> CostLedger:
+        """The cost ledger: work done outside `aocr` (Batch API results) is booked here."""
+        return self._ledger
+
     def costs(self) -> CostReport:
         """Totals (requests, pages, USD) per deployment, group and provider, and overall."""
         return self._ledger.report()

@@ -473,6 +473,7 @@ class CallInfo:
     group: str | None = None  # the model group (fallbacks included) the deployment belongs to
     cached: bool = False  # served from the result cache: no provider reached, nothing paid
     saved_usd: float | None = None  # for a cached answer: what its first call cost
+    batch_job_id: str | None = None  # the Mistral Batch API job that produced it (router.batch_api)
     # A sharded request: every shard in page order (deployment_id above is the first shard's).
     shards: tuple[ShardInfo, ...] = ()
     request_id: str | None = None  # the Router's id of the request (on its events and spans)
