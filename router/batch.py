@@ -111,6 +111,7 @@ class DocumentResult:
     error: str | None = None
     cached_pages: int = 0  # pages served from the result cache (`--cache`): not paid again
     saved_usd: float = 0.0  # what those pages cost when first OCR'd
+    batch_pages: int = 0  # pages OCR'd through Mistral's Batch API (`--batch`), at its price
 
 
 @dataclass
@@ -381,15 +382,20 @@ class _Batch:
         return response
 
     def _write(self, item: BatchInput, response: OCRResponse) -> Path:
-        if self.options.output_format == "json":
-            import json
+        return write_result(item, response, self.options)
 
-            text = json.dumps(response.to_wire(), indent=2, ensure_ascii=False) + "\n"
-        else:
-            text = render_markdown(response)
-        path = _result_path(item, self.options)
-        _write_atomically(path, text)
-        return path
+
+def write_result(item: BatchInput, response: OCRResponse, options: BatchOptions) -> Path:
+    """`<out>/<stem>.md` or `.json` for one document, written atomically; its path."""
+    if options.output_format == "json":
+        import json
+
+        text = json.dumps(response.to_wire(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = render_markdown(response)
+    path = _result_path(item, options)
+    _write_atomically(path, text)
+    return path
 
 
 async def run_batch(
@@ -482,6 +488,13 @@ def print_summary(result: BatchResult, console: Console) -> None:
             Text(str(document.output) if document.output else "-"),
         )
     console.print(table)
+    batched = [document for document in result.documents if document.batch_pages]
+    if batched:
+        pages = sum(document.batch_pages for document in batched)
+        cost = _cost(BatchResult(batched).cost_usd)
+        console.print(
+            Text(f"{_count(pages, 'page')} through Mistral's Batch API at its price ({cost})")
+        )
     cached = sum(document.cached_pages for document in result.documents)
     if cached:
         saved = sum(document.saved_usd for document in result.documents)
@@ -641,6 +654,9 @@ def install(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="keep results in DIR (needs ocr-router[cache]): a document OCR'd before with the "
         "same model and options is not paid again",
     )
+    from router.batch_api_command import batch_api_arguments
+
+    batch_api_arguments(parser)
     return _run_ocr
 
 
@@ -659,7 +675,10 @@ def _run_ocr(args: argparse.Namespace) -> int:
         pages_per_request=args.pages_per_request,
         mime_type=args.mime_type,
     )
+    from router.batch_api_command import batch_api_options, run_batch_api
+
     try:
+        batch_api = batch_api_options(args)
         router, model = build_router(args.config, args.model, args.cache)
     except UsageError as error:
         print(f"ocr-router ocr: {error}", file=sys.stderr)
@@ -688,6 +707,17 @@ def _run_ocr(args: argparse.Namespace) -> int:
 
     async def batch_then_close() -> BatchResult:
         async with router:  # its connection pool belongs to this loop: closed on it
+            if batch_api is not None:  # --batch: Mistral's Batch API (router/batch_api_command.py)
+                return await run_batch_api(
+                    inputs,
+                    router,
+                    model,
+                    options,
+                    errors,
+                    batch_api,
+                    skipped=skipped,
+                    finished=finished,
+                )
             return await run_batch(
                 inputs, router, model, options, errors, skipped=skipped, finished=finished
             )

@@ -248,6 +248,7 @@ class OCRBatch:
         self._own_client = client is None
         self._client = client or httpx.AsyncClient()
         self._jobs: dict[str, _Job] = {}
+        self.invalid: dict[str, str] = {}  # submit(skip_invalid=True): documents left out, why
 
     async def aclose(self) -> None:
         if self._own_client:
@@ -270,10 +271,13 @@ class OCRBatch:
         *,
         metadata: Mapping[str, str] | None = None,
         extra_body: dict[str, Any] | None = None,
+        skip_invalid: bool = False,
         **params: Any,
     ) -> list[BatchJobRef]:
-        """Queue `documents` (custom id -> any document `aocr` takes) with the same OCR
-        `params` for all; the jobs made. Every request is validated before anything is sent."""
+        """Queue `documents` (custom id -> any document `aocr` takes; read one at a time, when
+        its line is written) with the same OCR `params` for all; the jobs made. A document that
+        is not a valid request raises `InvalidRequestError` before its share is sent, or with
+        `skip_invalid` is left out and named in `self.invalid` (id -> why)."""
         ids = list(documents)
         if not ids:
             raise InvalidRequestError("a batch needs at least one document", field="documents")
@@ -293,8 +297,9 @@ class OCRBatch:
         refs: list[BatchJobRef] = []
         with tempfile.TemporaryDirectory(prefix="ocr-router-batch-") as folder:
             for number, share in enumerate(shares):
+                invalid = self.invalid if skip_invalid else None
                 for part, path, names in _write_jsonl(
-                    Path(folder), number, share, documents, extra_body, params
+                    Path(folder), number, share, documents, extra_body, params, invalid
                 ):
                     order = healthy[number:] + healthy[:number]  # its own first, then the rest
                     refs.append(await self._submit_file(order, path, names, part, job_metadata))
@@ -570,9 +575,11 @@ def _write_jsonl(
     documents: Mapping[str, Any],
     extra_body: dict[str, Any] | None,
     params: Mapping[str, Any],
+    invalid: dict[str, str] | None,
 ) -> Iterable[tuple[str, Path, list[str]]]:
     """The share's JSONL files (a new one before `MAX_FILE_BYTES`): (label, path, custom ids).
-    Each document is read, validated and written before the next one is read."""
+    Each document is read, validated and written before the next one is read; an invalid one
+    raises, or is recorded in `invalid` when that is given. A file with no line is not made."""
     part = 0
     names: list[str] = []
     path = folder / f"{number}-{part}.jsonl"
@@ -580,15 +587,21 @@ def _write_jsonl(
     written = 0
     try:
         for custom_id in ids:
-            request = OCRRequest.build(documents[custom_id], extra_body=extra_body, **params)
-            line = json.dumps(
-                {"custom_id": custom_id, "body": request.to_wire()}, separators=(",", ":")
-            ).encode()
-            if len(line) + 1 > MAX_FILE_BYTES:
-                raise InvalidRequestError(
-                    f"document {custom_id!r} is over the Files API's 512 MB as a request",
-                    field="documents",
-                )
+            try:
+                request = OCRRequest.build(documents[custom_id], extra_body=extra_body, **params)
+                line = json.dumps(
+                    {"custom_id": custom_id, "body": request.to_wire()}, separators=(",", ":")
+                ).encode()
+                if len(line) + 1 > MAX_FILE_BYTES:
+                    raise InvalidRequestError(
+                        f"document {custom_id!r} is over the Files API's 512 MB as a request",
+                        field="documents",
+                    )
+            except InvalidRequestError as error:
+                if invalid is None:
+                    raise
+                invalid[custom_id] = error.message
+                continue
             if names and written + len(line) + 1 > MAX_FILE_BYTES:
                 file.close()
                 yield f"{number}-{part}", path, names
@@ -599,7 +612,8 @@ def _write_jsonl(
             written += len(line) + 1
             names.append(custom_id)
         file.close()
-        yield f"{number}-{part}", path, names
+        if names:
+            yield f"{number}-{part}", path, names
     finally:
         file.close()
 
