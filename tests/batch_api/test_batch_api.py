@@ -213,3 +213,23 @@ def test_a_group_without_mistral_deployments_cannot_batch() -> None:
     with pytest.raises(InvalidRequestError, match="no Mistral deployment"):
         OCRBatch(router, "ocr")
     router.close()
+
+
+async def test_metrics_show_batch_pages_and_their_price_apart() -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from router.proxy.metrics import ProxyMetrics
+
+    fake = FakeProvider("mistral", api_key=KEY)
+    with served(fake) as (url,):
+        async with Router([mistral(url, "a")]) as router:
+            metrics = ProxyMetrics(router.health, router.costs)
+            await run_batch_ocr(router, "ocr", documents(2), poll_interval=0)
+            text = metrics.render().decode()
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    assert samples["ocr_router_batch_pages_total"] == 3
+    assert samples["ocr_router_batch_cost_usd_total"] == pytest.approx(0.006)
