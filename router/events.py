@@ -7,7 +7,8 @@ logged and ignored, because observability must never fail a request.
 
 Every event names its request (`request_id`): a failure, the retry after it and the success on
 another deployment read as one story. The request's span (router/telemetry/tracing.py) gets a
-child span per attempt from the same events, when tracing is on.
+child span per attempt from the same events, when tracing is on, and OpenTelemetry's meter
+the same increments as the proxy's Prometheus metrics (router/telemetry/metrics.py).
 
 Logging goes to `logging.getLogger("ocr_router.router")`: failures, retries and cooldowns at INFO
 (they change where traffic goes), successes at DEBUG; each line carries the event's fields as
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from router.telemetry import tracing
+from router.telemetry.metrics import otel_metrics
 from router.telemetry.scope import current_scope
 
 logger = logging.getLogger("ocr_router.router")
@@ -76,7 +78,7 @@ def listened(hooks: Sequence[Hook], kind: EventKind) -> bool:
     if hooks or logger.isEnabledFor(_level(kind)):
         return True
     scope = current_scope()
-    return scope is not None and scope.span is not None
+    return (scope is not None and scope.span is not None) or otel_metrics() is not None
 
 
 def _level(kind: EventKind) -> int:
@@ -96,6 +98,12 @@ def emit(hooks: Sequence[Hook], event: RouterEvent) -> None:
             tracing.record_event(span, event)
         except Exception:
             logger.exception("recording a %s event on its span failed; ignored", event.kind)
+    otel = otel_metrics()
+    if otel is not None:
+        try:
+            otel.record_event(event)
+        except Exception:
+            logger.exception("recording a %s event's metrics failed; ignored", event.kind)
     for hook in hooks:
         try:
             hook(event)

@@ -343,7 +343,8 @@ class Router:
         `request_id` names the request on its events, log lines, span and error (1 to 128 of
         `[A-Za-z0-9._:-]`); one is made when not given (`call_info.request_id`).
         """
-        with RequestScope(model, request_id) as scope:
+        # A name no group has is "" on spans and metrics: clients' typos must not grow label sets.
+        with RequestScope(model if model in self._groups else "", request_id) as scope:
             response = await self._serve(
                 model,
                 document,

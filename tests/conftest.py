@@ -10,6 +10,7 @@
   conforms to that schema of the spec (needs `spec`, so it skips the same way).
 - `spans`: an OpenTelemetry SDK tracer provider set globally for the test, exporting to the
   SDK's in-memory exporter it yields (`spans.get_finished_spans()`); unset after.
+- `metric_reader`: the same for a meter provider and its in-memory metric reader.
 """
 
 from __future__ import annotations
@@ -61,6 +62,24 @@ def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
     trace.set_tracer_provider(provider)
     yield exporter
+    provider.shutdown()
+
+
+@pytest.fixture
+def metric_reader(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """An OpenTelemetry SDK meter provider set globally for the test; yields its in-memory
+    reader (`otel_helpers.metric_points(reader)` reads it); unset after."""
+    from opentelemetry.metrics import _internal as metrics_api
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.util._once import Once
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    monkeypatch.setattr(metrics_api, "_METER_PROVIDER_SET_ONCE", Once())
+    monkeypatch.setattr(metrics_api, "_METER_PROVIDER", None)
+    metrics_api.set_meter_provider(provider)
+    yield reader
     provider.shutdown()
 
 

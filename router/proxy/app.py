@@ -230,6 +230,10 @@ def app_from_environment() -> Starlette:
         raise RuntimeError(f"set {CONFIG_ENV} to the path of the router's config file")
     config = load_config(path)
     from router.proxy.server import prepare_worker
+    from router.telemetry.export import OTLP_ENV, export_to_otlp
+
+    if os.environ.get(OTLP_ENV):
+        export_to_otlp()
 
     router = Router(config.model_list, **config.router_settings.model_dump(exclude_unset=True))
     app = create_app(router, config.general_settings, close_router=True)

@@ -2,6 +2,7 @@
 
     ocr-router serve --config config.yaml [--host 127.0.0.1] [--port 4000] [--workers N]
                      [--no-auth] [--log-level info] [--log-format text|json] [--access-log]
+                     [--otlp]
 
 The config is validated in this (parent) process before anything is bound, so a mistake is one
 clear message and exit status 1, not a crash in every worker. With one worker the app runs here,
@@ -15,7 +16,8 @@ then only binds a loopback address, unless `--no-auth` says the operator means i
 either way. Configured keys are always enforced.
 
 `--log-format json` writes every log line (ocr-router's and uvicorn's, in every worker) as one
-JSON object with the request id (router/telemetry/logs.py); the default is text.
+JSON object with the request id (router/telemetry/logs.py); the default is text. `--otlp` sends
+each worker's traces and metrics to an OpenTelemetry collector (router/telemetry/export.py).
 """
 
 from __future__ import annotations
@@ -66,6 +68,12 @@ def install(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     parser.add_argument(
         "--access-log", action="store_true", help="log every request (off by default: speed)"
     )
+    parser.add_argument(
+        "--otlp",
+        action="store_true",
+        help="export traces and metrics over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT "
+        "(default http://localhost:4318; needs the extra 'otlp')",
+    )
     return _run_serve
 
 
@@ -100,6 +108,13 @@ def _run_serve(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"ocr-router serve: {error}", file=sys.stderr)
         return 1
+    if args.otlp:
+        from router.telemetry.export import missing_otlp_packages
+
+        problem = missing_otlp_packages()
+        if problem is not None:
+            print(f"ocr-router serve: {problem}", file=sys.stderr)
+            return 1
     try:
         from router.proxy.server import run_server
     except ModuleNotFoundError as error:
@@ -128,6 +143,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=args.access_log,
         log_config=log_config,
+        otlp=args.otlp,
     )
 
 

@@ -1,10 +1,12 @@
 """Prometheus metrics of one proxy: what clients asked, and what each deployment did with it.
 
 Operators watch two things: how the proxy answers its clients (requests by group and status,
-latency), and why traffic moves between deployments (attempts by outcome, retries, cooldowns,
-pages and cost). The first is counted by the proxy as it answers; the second comes from the
-Router's `RouterEvent` hooks, so it counts every attempt, retries included. Cooling and in-flight
-state is read from `Router.health()` when scraped, so it is exact at scrape time.
+latency), and why traffic moves between deployments (attempts by outcome and their latency,
+retries, cooldowns, pages and cost). The first is counted by the proxy as it answers; the second
+comes from the Router's `RouterEvent` hooks, so it counts every attempt, retries included. Which
+metrics exist and what each event adds is defined once in router/telemetry/metrics.py, which
+OpenTelemetry's export shares: the two never disagree. Cooling and in-flight state is read from
+`Router.health()` when scraped, so it is exact at scrape time.
 
 Each app has its own `CollectorRegistry` (never the global one): two apps in one process (tests,
 or a proxy beside a library user's own metrics) never mix their counts or clash on names.
@@ -16,6 +18,8 @@ Metric names (label sets in brackets):
 - `ocr_router_proxy_request_duration_seconds` [group]: histogram of the time to answer.
 - `ocr_router_deployment_attempts_total` [deployment, group, provider, outcome]: attempts;
   `outcome` is "success" or the error's class name ("ServerError", "RateLimitError", ...).
+- `ocr_router_deployment_attempt_duration_seconds` [deployment, group, provider, outcome]:
+  histogram of each attempt's time.
 - `ocr_router_deployment_pages_total`, `ocr_router_deployment_cost_usd_total`
   [deployment, group, provider]: pages served and their price.
 - `ocr_router_deployment_retries_total` [deployment, group, provider]: retries that followed a
@@ -40,16 +44,14 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from router.events import RouterEvent
+from router.telemetry import metrics as shared
+from router.telemetry.metrics import LATENCY_BUCKETS
 
 if TYPE_CHECKING:
     from router.cost import CostReport
     from router.router import DeploymentHealth
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-
-# OCR answers take from tens of milliseconds (a cached page) to minutes (hundreds of pages):
-# buckets spread over that range, ending at the router's default timeout of 120 s.
-LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
 
 _DEPLOYMENT_LABELS = ("deployment", "group", "provider")
 
@@ -63,78 +65,54 @@ class ProxyMetrics:
         costs: Callable[[], CostReport] | None = None,
     ) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "ocr_router_proxy_requests",
-            "OCR requests answered by the proxy, by model group and HTTP status.",
-            ("group", "status_code"),
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "ocr_router_proxy_request_duration_seconds",
-            "Time to answer an OCR request, retries included.",
-            ("group",),
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.attempts = Counter(
-            "ocr_router_deployment_attempts",
-            "Attempts sent to a deployment, by outcome ('success' or the error class).",
-            (*_DEPLOYMENT_LABELS, "outcome"),
-            registry=self.registry,
-        )
-        self.pages = Counter(
-            "ocr_router_deployment_pages",
-            "Pages served by a deployment.",
-            _DEPLOYMENT_LABELS,
-            registry=self.registry,
-        )
-        self.cost = Counter(
-            "ocr_router_deployment_cost_usd",
-            "Price in USD of the pages a deployment served.",
-            _DEPLOYMENT_LABELS,
-            registry=self.registry,
-        )
-        self.retries = Counter(
-            "ocr_router_deployment_retries",
-            "Retries that followed a failure of this deployment.",
-            _DEPLOYMENT_LABELS,
-            registry=self.registry,
-        )
-        self.cooldowns = Counter(
-            "ocr_router_deployment_cooldowns",
-            "Times this deployment was cooled down.",
-            _DEPLOYMENT_LABELS,
-            registry=self.registry,
-        )
+        self._series: dict[shared.Metric, Counter | Histogram] = {
+            metric: _series(metric, self.registry)
+            for metric in shared.METRICS
+            if metric.in_prometheus
+        }
         if health is not None:
             self.registry.register(_HealthCollector(health))
         if costs is not None:
             self.registry.register(_SavingsCollector(costs))
 
     def observe_request(self, group: str, status: int, seconds: float) -> None:
-        self.requests.labels(group, str(status)).inc()
-        self.latency.labels(group).observe(seconds)
+        """One answer of the proxy, to Prometheus and (when a meter provider is set) OTel."""
+        otel = shared.otel_metrics()
+        for metric, value, labels in (
+            (shared.PROXY_REQUESTS, 1.0, (group, str(status))),
+            (shared.PROXY_REQUEST_DURATION, seconds, (group,)),
+        ):
+            self._record(metric, value, labels)
+            if otel is not None:
+                otel.record(metric, value, labels)
 
     def observe_event(self, event: RouterEvent) -> None:
-        """Router hook: count one attempt's outcome, retry or cooldown."""
-        labels = (event.deployment_id, event.group, event.provider)
-        if event.kind == "success":
-            self.attempts.labels(*labels, "success").inc()
-            if event.pages:
-                self.pages.labels(*labels).inc(event.pages)
-            if event.cost_usd:
-                self.cost.labels(*labels).inc(event.cost_usd)
-        elif event.kind == "failure":
-            # "ServerError 503" -> "ServerError": the class is what an operator alerts on.
-            outcome = (event.error or "error").split(" ", 1)[0]
-            self.attempts.labels(*labels, outcome).inc()
-        elif event.kind == "retry":
-            self.retries.labels(*labels).inc()
-        elif event.kind == "cooldown":
-            self.cooldowns.labels(*labels).inc()
+        """Router hook: count one attempt's outcome, retry or cooldown (OpenTelemetry gets the
+        same from the router itself, router/events.py)."""
+        for metric, value, labels in shared.event_samples(event):
+            self._record(metric, value, labels)
+
+    def _record(self, metric: shared.Metric, value: float, labels: tuple[str, ...]) -> None:
+        series = self._series[metric].labels(*labels)
+        if isinstance(series, Counter):
+            series.inc(value)
+        else:
+            series.observe(value)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _series(metric: shared.Metric, registry: CollectorRegistry) -> Counter | Histogram:
+    if metric.kind == "counter":
+        return Counter(metric.prometheus, metric.description, metric.labels, registry=registry)
+    return Histogram(
+        metric.prometheus,
+        metric.description,
+        metric.labels,
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
 
 
 class _HealthCollector(Collector):

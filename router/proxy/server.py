@@ -25,6 +25,7 @@ from uvicorn.supervisors import Multiprocess
 from router.config import RouterConfig
 from router.proxy.app import CONFIG_ENV, create_app
 from router.router import Router
+from router.telemetry.export import OTLP_ENV, export_to_otlp
 
 
 class AnnouncingServer(uvicorn.Server):
@@ -50,9 +51,11 @@ def run_server(
     log_level: str = "info",
     access_log: bool = False,
     log_config: dict[str, Any] | None = None,
+    otlp: bool = False,
 ) -> int:
     """Serve until SIGTERM/SIGINT; returns the exit status. `log_config` (a dictConfig) is
-    applied in every worker; None keeps uvicorn's own."""
+    applied in every worker; None keeps uvicorn's own. `otlp`: each worker exports its traces
+    and metrics over OTLP (router/telemetry/export.py)."""
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -71,6 +74,8 @@ def run_server(
     if log_config is not None:
         options["log_config"] = log_config
     if workers == 1:
+        if otlp:
+            export_to_otlp()
         settings = config.router_settings.model_dump(exclude_unset=True)
         app = create_app(
             Router(config.model_list, **settings), config.general_settings, close_router=True
@@ -84,6 +89,8 @@ def run_server(
         return 0 if server.started else 1
 
     os.environ[CONFIG_ENV] = os.path.abspath(config_path)  # inherited by every worker
+    if otlp:
+        os.environ[OTLP_ENV] = "1"  # each worker sets its own providers (app_from_environment)
     server_config = uvicorn.Config(
         "router.proxy.app:app_from_environment", factory=True, workers=workers, **options
     )

@@ -4,7 +4,9 @@
 - `scope`: the request in progress (its id and span) in a context variable while it is served.
 - `tracing`: OpenTelemetry spans (the optional extra `otel`); `shard_span` and `child_span` for
   callers that split a request into pieces.
+- `metrics`: the metrics, defined once for Prometheus (the proxy) and OpenTelemetry.
 - `logs`: JSON log lines with the request id; the proxy's logging configuration.
+- `export`: `ocr-router serve --otlp`, the SDK's providers exporting over OTLP/HTTP.
 
 Nothing here imports OpenTelemetry: it is used only once the program has imported it and set a
 provider (see `tracing`).
