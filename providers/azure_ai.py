@@ -14,9 +14,8 @@ import httpx
 from pydantic import SecretStr
 
 from providers.base import Provider, ProviderSettings
-from providers.download import Resolver, inline_remote_document
-from router.errors import BadRequestError, OCRRouterError
-from router.types import FileChunk, OCRRequest
+from providers.download import Resolver, inline_for
+from router.types import OCRRequest
 
 API_BASE_ENV = "AZURE_AI_API_BASE"
 API_KEY_ENV = "AZURE_AI_API_KEY"
@@ -45,15 +44,6 @@ def azure_ocr_url(api_base: str, api_version: str | None = None) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
-def refuse_file_id(request: OCRRequest, provider: str) -> None:
-    if isinstance(request.document, FileChunk):
-        raise BadRequestError(
-            "file_id documents are Mistral-only (files uploaded to Mistral's Files API); "
-            "send a document_url or image_url instead",
-            provider=provider,
-        )
-
-
 class AzureAIProvider(Provider):
     """`azure_ai/<model>`: base from the deployment, else `$AZURE_AI_API_BASE`; key from the
     deployment, else `$AZURE_AI_API_KEY` (both required). Sends `Authorization: Bearer <key>`."""
@@ -77,14 +67,7 @@ class AzureAIProvider(Provider):
         return {"Authorization": f"Bearer {self._api_key.get_secret_value()}"}
 
     async def prepare(self, request: OCRRequest, client: httpx.AsyncClient) -> OCRRequest:
-        refuse_file_id(request, self.name)
-        try:
-            return await inline_remote_document(
-                request, client, self.settings, resolver=self._resolver
-            )
-        except OCRRouterError as error:
-            error.provider = error.provider or self.name
-            raise
+        return await inline_for(self, request, client, self._resolver)
 
 
-__all__ = ["API_BASE_ENV", "API_KEY_ENV", "AzureAIProvider", "azure_ocr_url", "refuse_file_id"]
+__all__ = ["API_BASE_ENV", "API_KEY_ENV", "AzureAIProvider", "azure_ocr_url"]

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from router.capabilities import ModelInfo, lookup, with_overrides
 from router.errors import (
     APIConnectionError,
     ConfigError,
@@ -99,6 +100,23 @@ class Provider(ABC):
         self._extra_secrets: list[str] = []
         self._parsed_url: tuple[str, httpx.URL] | None = None
         self._decoded_defaults: tuple[_RawHeaders, list[tuple[str, str]]] | None = None
+        self._model_info: ModelInfo | None = None
+
+    @property
+    def model_info(self) -> ModelInfo:
+        """What this host and model take (`router.capabilities`); a Deployment sets its own
+        merged row here, so a provider holds a downloaded document to the deployment's limits."""
+        if self._model_info is None:
+            explicit = "max_document_bytes" in self.settings.model_fields_set
+            self._model_info = with_overrides(
+                lookup(self.name, self.settings.model),
+                max_document_bytes=self.settings.max_document_bytes if explicit else None,
+            )
+        return self._model_info
+
+    @model_info.setter
+    def model_info(self, info: ModelInfo) -> None:
+        self._model_info = info
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.settings.model!r}, url={self.url()!r})"

@@ -20,6 +20,7 @@ Error messages show a URL without its query string or user info: signed URLs car
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import ipaddress
 import socket
 import zlib
@@ -30,6 +31,7 @@ import httpx
 
 from router.errors import (
     BadRequestError,
+    CapabilityError,
     DocumentFetchError,
     DocumentTooLargeError,
     OCRRouterError,
@@ -38,6 +40,7 @@ from router.errors import (
 from router.mime import Base64Builder, check_built_data_uri, sniff_mime
 from router.types import (
     DocumentURLChunk,
+    FileChunk,
     ImageURLChunk,
     OCRRequest,
     constructed_document,
@@ -45,7 +48,7 @@ from router.types import (
 )
 
 if TYPE_CHECKING:
-    from providers.base import ProviderSettings
+    from providers.base import Provider, ProviderSettings
 
 Resolver = Callable[[str], Awaitable[list[str]]]
 
@@ -398,12 +401,48 @@ async def inline_remote_document(
     return inlined
 
 
+async def inline_for(
+    provider: Provider,
+    request: OCRRequest,
+    client: httpx.AsyncClient,
+    resolver: Resolver | None = None,
+) -> OCRRequest:
+    """`request` as a host that takes only inline documents needs it: a `file_id` refused, a
+    remote document downloaded and inlined, then held to the host's limits (its pages and size
+    were unknown before the download). Every refusal here is this deployment's: another, one
+    that fetches URLs itself, may take the request (`router.fit`)."""
+    from router.fit import cannot_take, request_facts  # router.fit imports the providers
+
+    if isinstance(request.document, FileChunk):
+        raise CapabilityError(
+            "file_id documents are Mistral-only (files uploaded to Mistral's Files API); "
+            "send a document_url or image_url instead",
+            provider=provider.name,
+        )
+    try:
+        prepared = await inline_remote_document(
+            request, client, provider.settings, resolver=resolver
+        )
+    except OCRRouterError as error:
+        error.provider = error.provider or provider.name
+        error.refused_by_deployment = True  # a host that fetches URLs itself may still read it
+        raise
+    if prepared is not request:
+        # Its pages and size only: the fields are the host's to refuse, as for any document.
+        facts = dataclasses.replace(request_facts(prepared), fields=frozenset())
+        reason = cannot_take(provider.model_info, facts)
+        if reason is not None:
+            raise CapabilityError(f"the downloaded document: {provider.name} {reason}")
+    return prepared
+
+
 __all__ = [
     "MAX_REDIRECTS",
     "Resolver",
     "ascii_host",
     "checked_address",
     "fetch_document",
+    "inline_for",
     "inline_remote_document",
     "is_public_address",
     "is_remote_url",

@@ -14,9 +14,8 @@ from contextvars import ContextVar
 
 import httpx
 
-from providers.azure_ai import refuse_file_id
 from providers.base import Provider, ProviderSettings
-from providers.download import Resolver, inline_remote_document
+from providers.download import Resolver, inline_for
 from providers.vertex_auth import TokenSource, token_source_from_settings
 from router.errors import AuthenticationError, OCRRouterError, scrub
 from router.types import OCRRequest, OCRResponse
@@ -94,14 +93,7 @@ class VertexAIProvider(Provider):
         return {"Authorization": f"Bearer {token}"}
 
     async def prepare(self, request: OCRRequest, client: httpx.AsyncClient) -> OCRRequest:
-        refuse_file_id(request, self.name)
-        try:
-            return await inline_remote_document(
-                request, client, self.settings, resolver=self._resolver
-            )
-        except OCRRouterError as error:
-            error.provider = error.provider or self.name
-            raise
+        return await inline_for(self, request, client, self._resolver)
 
     async def send(
         self, request: OCRRequest, client: httpx.AsyncClient, *, timeout: float | None = None

@@ -60,6 +60,11 @@ class Deployment:
     tags: tuple[str, ...] = field(default_factory=tuple)
     max_document_bytes: int | None = None  # None: the model's bytes per request
 
+    def __post_init__(self) -> None:
+        # The provider holds what it downloads itself to this deployment's limits.
+        if isinstance(self.provider, Provider):
+            self.provider.model_info = self.info
+
     @property
     def provider_name(self) -> str:
         return self.provider.name
@@ -67,9 +72,9 @@ class Deployment:
     @functools.cached_property
     def info(self) -> ModelInfo:
         """The model's row of `router.capabilities` with this deployment's settings in place."""
-        _, _, name = self.model.partition("/")
+        host, _, name = self.model.partition("/")
         return with_overrides(
-            lookup(self.provider_name, name or self.provider.settings.model),
+            lookup(host if name else self.provider_name, name or self.provider.settings.model),
             max_pages_per_request=self.max_pages_per_request,
             max_document_bytes=self.max_document_bytes,
             price_per_page=self.price_per_page,

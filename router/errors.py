@@ -35,6 +35,10 @@ class OCRRouterError(Exception):
     status_code: ClassVar[int] = 500
     retryable: ClassVar[bool] = False
     cooldown: ClassVar[Cooldown] = Cooldown.NONE
+    # True when one deployment cannot take this request but another may (router/fit.py).
+    refused_by_deployment: bool = False
+    # True when every deployment refused or cannot take the request: no retry can help.
+    every_deployment_refused: bool = False
 
     def __init__(
         self,
@@ -164,6 +168,13 @@ class UnprocessableEntityError(BadRequestError):
     """422 from a provider: a field it does not accept."""
 
     status_code = 422
+
+
+class CapabilityError(BadRequestError):
+    """This deployment cannot take this request (a limit, a field or a document kind its host or
+    model lacks); another deployment may. The router moves the request without cooling it."""
+
+    refused_by_deployment = True
 
 
 class UnsafeDocumentURLError(BadRequestError):
@@ -384,6 +395,7 @@ __all__ = [
     "APIConnectionError",
     "AuthenticationError",
     "BadRequestError",
+    "CapabilityError",
     "ConfigError",
     "Cooldown",
     "DocumentFetchError",

@@ -68,7 +68,7 @@ def worth_retrying(error: BaseException) -> bool:
     deployment (401/403/404: its key or endpoint is wrong) is worth a try on another one; the
     router never sends the request back to the deployment that raised it while cooled.
     """
-    if not isinstance(error, OCRRouterError):
+    if not isinstance(error, OCRRouterError) or error.every_deployment_refused:
         return False
     if isinstance(error, ConfigError):
         return True  # raised while sending: this deployment's settings, not the request

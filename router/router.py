@@ -66,6 +66,14 @@ from router.cost import CostLedger, CostReport, exact_cost
 from router.deployment import Deployment
 from router.errors import ConfigError, InvalidRequestError, OCRRouterError, RequestTimeoutError
 from router.events import Hook, RouterEvent, describe_error, emit, listened
+from router.fit import (
+    Envelope,
+    RequestFacts,
+    cannot_take,
+    describe_unfit,
+    refusal_reason,
+    request_facts,
+)
 from router.health import Availability, CircuitBreaker, HealthPolicy
 from router.http_client import RouterClient
 from router.limits import Limits, estimated_pages
@@ -76,7 +84,7 @@ from router.strategies import create_strategy
 from router.strategies._sampling import SAMPLE_ABOVE, draw_usable
 from router.telemetry.scope import RequestScope
 from router.transport import fast_transport
-from router.types import Attempt, CallInfo, OCRRequest, OCRResponse
+from router.types import MAX_PAGES_PER_REQUEST, Attempt, CallInfo, OCRRequest, OCRResponse
 
 if TYPE_CHECKING:
     from router.state.redis import RedisState  # the optional extra `redis`
@@ -84,6 +92,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _LOOKS = random.Random()  # draws for the retry wait's look at a large tier (not the strategy's)
+
+# Refusals one request may meet (each moves it to another deployment at no retry's cost): enough
+# for a mixed group, bounded for a request every deployment refuses (an unknown extra field).
+MAX_REFUSALS = 16
+_NO_FACTS = RequestFacts(None, None, None, "remote", frozenset())
 
 # Sized for many concurrent OCR calls to a handful of hosts; keep-alive saves TLS handshakes.
 DEFAULT_POOL_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=128)
@@ -124,6 +137,7 @@ class _Out:
     reason: str
     until: float | None = None  # when it may return; None: unknown or never
     frees_on_release: bool = False  # a request ending (slot, probe) may bring it back
+    fit: bool = False  # it cannot take this request at all (router/fit.py)
 
 
 @dataclass(frozen=True)
@@ -151,6 +165,9 @@ class _Request:
     pages: int | None  # pages asked for, None for "the whole document"
     reserved_pages: int  # what an attempt books against page quotas before the answer
     request_id: str  # on every event, log line and span of the request, and its error
+    facts: RequestFacts | None = None  # set when some deployment may not take the request
+    unfit: dict[str, str | None] = field(default_factory=dict)  # id -> why it cannot take it
+    refused: dict[str, OCRRouterError] = field(default_factory=dict)  # refusals, by deployment
     failed: set[str] = field(default_factory=set)
     attempts: list[Attempt] = field(default_factory=list)
     last_deployment: Deployment | None = None
@@ -198,6 +215,8 @@ class Router:
         self._first_tiers = {
             group: tuple(_lowest_tier(members)) for group, members in self._groups.items()
         }
+        # The most every deployment takes: a request within it is checked against none of them.
+        self._envelope = Envelope.of([deployment.info for deployment in self._deployments])
         self._clock = clock
         record_ttl = max(DEFAULT_RECORD_TTL, 4 * settings_.max_cooldown_time)
         self._close_state: Callable[[], None] | None = None  # set when the router made it
@@ -401,6 +420,13 @@ class Router:
 
     async def _route(self, job: _Request) -> OCRResponse:
         """The request's attempts over the deployments of its plan."""
+        facts = request_facts(
+            job.request, count_pages=self._envelope.max_pages < MAX_PAGES_PER_REQUEST
+        )
+        if not self._envelope.admits(facts):
+            # Some deployment of the router cannot take this request: check each one it meets.
+            job.facts = facts
+            self._refuse_if_nobody_can_take(job)
         self._retry_budget.deposit(job.started)
         # Most requests succeed at once: the first attempt runs before tenacity (whose set-up
         # costs more than the rest of the routing), and a failure is handed to it as attempt 1.
@@ -480,25 +506,29 @@ class Router:
         return plan
 
     async def _attempt(self, job: _Request) -> OCRResponse:
-        deployment, probe = await self._acquire(job)
-        job.last_deployment = deployment
-        number = len(job.attempts) + 1
-        reserved = job.reserved_pages
-        started = time.perf_counter()
-        try:
-            response = await self._send(deployment, job)
-        except _DeadlinePassedError:
-            # Nothing was sent: not the deployment's fault.
-            self._unbook(deployment, probe, reserved)
-            raise
-        except OCRRouterError as error:
-            self._record_failure(
-                job, deployment, error, time.perf_counter() - started, number, probe
-            )
-            raise
-        except BaseException:
-            self._unbook(deployment, probe, reserved)  # cancelled, or a bug: no verdict
-            raise
+        while True:
+            deployment, probe = await self._acquire(job)
+            job.last_deployment = deployment
+            number = len(job.attempts) + 1
+            reserved = job.reserved_pages
+            started = time.perf_counter()
+            try:
+                response = await self._send(deployment, job)
+                break
+            except _DeadlinePassedError:
+                # Nothing was sent: not the deployment's fault.
+                self._unbook(deployment, probe, reserved)
+                raise
+            except OCRRouterError as error:
+                latency = time.perf_counter() - started
+                if not self._refused(job, deployment, error, latency, probe):
+                    self._record_failure(job, deployment, error, latency, number, probe)
+                    raise
+                # This deployment cannot take the request: another may, at once, and neither
+                # its health nor the caller's retries pay for it.
+            except BaseException:
+                self._unbook(deployment, probe, reserved)  # cancelled, or a bug: no verdict
+                raise
         latency = time.perf_counter() - started
         processed = response.usage_info.total_pages  # Azure counts annotated pages apart
         now = self._clock()
@@ -541,6 +571,27 @@ class Router:
                 request_id=job.request_id,
             )
         )
+
+    def _refused(
+        self,
+        job: _Request,
+        deployment: Deployment,
+        error: OCRRouterError,
+        latency: float,
+        probe: bool,
+    ) -> bool:
+        """Book `error` as `deployment`'s refusal of this request when it is one (router/fit.py)
+        and some other deployment is left to try; False when it is an ordinary failure."""
+        if refusal_reason(error) is None or len(job.refused) >= MAX_REFUSALS:
+            return False
+        error.deployment_id = deployment.id
+        error.provider = deployment.provider_name
+        self._unbook(deployment, probe, job.reserved_pages)
+        job.refused[deployment.id] = error
+        job.attempts.append(
+            Attempt(deployment.id, deployment.provider_name, latency, describe_error(error))
+        )
+        return True
 
     def _unbook(self, deployment: Deployment, probe: bool, reserved: int) -> None:
         """Give back what `_acquire` booked for an attempt that ended without a verdict."""
@@ -669,9 +720,10 @@ class Router:
 
     def _unavailable(self, deployment: Deployment, job: _Request, now: float) -> _Out | None:
         """Why `deployment` may not take this request now, or None if it may."""
-        limit = deployment.max_pages_per_request
-        if limit is not None and job.pages is not None and job.pages > limit:
-            return _Out(f"takes at most {limit} pages, the request has {job.pages}")
+        if job.facts is not None or job.refused:
+            why = self._cannot_take(deployment, job)
+            if why is not None:
+                return _Out(why, fit=True)
         availability: Availability = self._health.availability(deployment.id, now)
         if not availability.usable:
             if availability.status == "cooling":
@@ -690,6 +742,37 @@ class Router:
                 frees_on_release=check.free_at is None,
             )
         return None
+
+    def _cannot_take(self, deployment: Deployment, job: _Request) -> str | None:
+        """Why `deployment` cannot take this request at all (its limits, or its refusal)."""
+        refusal = job.refused.get(deployment.id)
+        if refusal is not None:
+            return f"refused it: {refusal.message}"
+        if job.facts is None:
+            return None
+        if deployment.id not in job.unfit:  # decided once per request and deployment
+            job.unfit[deployment.id] = cannot_take(deployment.info, job.facts)
+        return job.unfit[deployment.id]
+
+    def _refuse_if_nobody_can_take(self, job: _Request) -> None:
+        """`InvalidRequestError` before sending anything when no deployment of the plan can take
+        the request, saying for each why not."""
+        reasons: dict[str, str] = {}
+        for group in job.plan:
+            for deployment in self._groups[group]:
+                why = self._cannot_take(deployment, job)
+                if why is None:
+                    return
+                reasons[deployment.id] = why
+        assert job.facts is not None
+        raise InvalidRequestError(
+            f"no deployment of {', '.join(job.plan)} can take this request: "
+            + describe_unfit(reasons, job.facts),
+            errors=[
+                {"loc": ["deployment", deployment_id], "msg": why, "type": "cannot_take"}
+                for deployment_id, why in reasons.items()
+            ],
+        )
 
     def _candidates(
         self, job: _Request, now: float
@@ -809,7 +892,20 @@ class Router:
 
     def _nothing_available(
         self, job: _Request, out: Mapping[str, _Out], now: float, first_return: float | None
-    ) -> NoDeploymentAvailableError:
+    ) -> OCRRouterError:
+        if job.refused and all(why.fit for why in out.values()):
+            # Every deployment refused the request or cannot take it: the last refusal (its
+            # class and status as the host gave them), with every deployment's reason.
+            error = list(job.refused.values())[-1]
+            if not error.every_deployment_refused:
+                error.every_deployment_refused = True
+                reasons = {deployment_id: why.reason for deployment_id, why in out.items()}
+                error.message = (
+                    f"{error.message}; no other deployment of {', '.join(job.plan)} can take "
+                    "it: " + describe_unfit(reasons, job.facts or _NO_FACTS)
+                )
+                error.args = (error.message,)
+            return error
         lines = []
         for deployment_id, why in out.items():
             when = "" if why.until is None else f", returns in {max(why.until - now, 0.0):.2f} s"

@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+from router.capabilities import OPTIONAL_FIELDS, ModelInfo, lookup
+
 DIALECT_NAMES = ("mistral", "azure_ai", "vertex_ai")
 
-# Fields newer than the 2505 models; Azure's 2505 deployments reportedly refuse them (unverified).
+# Fields newer than the 2505 models (`strict_new_fields` refuses them whatever the model; by
+# default each dialect refuses what the body's model lacks in `router.capabilities`).
 NEW_REQUEST_FIELDS = (
     "table_format",
     "confidence_scores_granularity",
@@ -117,8 +120,51 @@ class Dialect:
         return self.error(400, "the request body is not valid JSON")
 
     def extra_checks(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """Service-specific refusals beyond the spec, as a detail list (empty when none)."""
-        return []
+        """Service-specific refusals beyond the spec, as a detail list (empty when none): the
+        fields of the OCR schema that the body's model lacks (`router.capabilities`) are
+        refused as `extra_forbidden`, as the hosts' FastAPI validation does."""
+        lacking = OPTIONAL_FIELDS - self.model_info(body).supported_params
+        return [_extra_forbidden(body, name) for name in sorted(lacking) if name in body]
+
+    def model_info(self, body: Mapping[str, Any]) -> ModelInfo:
+        model = body.get("model")
+        return lookup(self.name, model if isinstance(model, str) else "")
+
+    def refuse_field_reply(self, detail: list[dict[str, Any]]) -> Reply:
+        """The answer to fields the model lacks (Mistral's own 422 unless a dialect differs)."""
+        return self.invalid_body(detail)
+
+    def over_limits(
+        self, info: ModelInfo, *, file_id: bool, pages: int, document_bytes: int, body_bytes: int
+    ) -> Reply | None:
+        """The host's refusal of a request past its model's limits (WIRE.md), or None."""
+        if file_id and not info.accepts_file_id:
+            return self.error(400, "file_id documents are not supported: send the document inline")
+        if pages > info.max_pages_per_request:
+            return self.error(
+                400,
+                f"the document has {pages} pages: at most {info.max_pages_per_request} pages "
+                "are processed per request",
+            )
+        size = body_bytes if info.request_bytes_measure == "body" else document_bytes
+        if size > info.max_request_bytes:
+            return self.error(
+                413, f"the request is too large: {size} bytes, limit {info.max_request_bytes}"
+            )
+        return None
+
+    def decorate_answer(self, request: Any, answer: dict[str, Any]) -> dict[str, Any]:
+        """A 200's body as this host sends it (Azure adds its own fields)."""
+        return answer
+
+
+def _extra_forbidden(body: Mapping[str, Any], name: str) -> dict[str, Any]:
+    return {
+        "type": "extra_forbidden",
+        "loc": ["body", name],
+        "msg": "Extra inputs are not permitted",
+        "input": body[name],
+    }
 
 
 def _format_seconds(seconds: float) -> str:
@@ -141,10 +187,27 @@ class MistralDialect(Dialect):
         429: "rate_limited",
     }
 
+    def __init__(self, *, newer_errors: bool = True) -> None:
+        # The newer API's bodies (rev.): 422 as {"object": "Error", "detail", "message", "code":
+        # 3001}, and `raw_status_code` in every error; False gives the older forms.
+        self.newer_errors = newer_errors
+
     def matches(self, method: str, path: str) -> bool:
         return method == "POST" and path == "/v1/ocr"
 
     def error(self, status: int, message: str | None = None, **extra: Any) -> Reply:
+        if status == 422 and "detail" in extra and self.newer_errors:
+            return Reply.json(
+                422,
+                {
+                    "object": "Error",
+                    "detail": extra["detail"],
+                    "message": extra["detail"],
+                    "type": "invalid_request_error",
+                    "code": 3001,
+                    "raw_status_code": 422,
+                },
+            )
         if status == 401:
             return Reply.json(401, {"message": "Unauthorized", "request_id": secrets.token_hex(16)})
         if status == 404 and message == "Not Found":
@@ -157,16 +220,16 @@ class MistralDialect(Dialect):
             body_message = message or _reason(status)
         error_type = self._TYPES.get(status, "internal_server_error" if status >= 500 else "error")
         code = "1300" if status == 429 else None
-        return Reply.json(
-            status,
-            {
-                "object": "error",
-                "message": body_message,
-                "type": error_type,
-                "param": None,
-                "code": code,
-            },
-        )
+        payload: dict[str, Any] = {
+            "object": "error",
+            "message": body_message,
+            "type": error_type,
+            "param": None,
+            "code": code,
+        }
+        if self.newer_errors:
+            payload["raw_status_code"] = status
+        return Reply.json(status, payload)
 
 
 class AzureAIDialect(Dialect):
@@ -207,17 +270,32 @@ class AzureAIDialect(Dialect):
 
     def extra_checks(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
         if not self.strict_new_fields:
-            return []
-        return [
-            {
-                "type": "extra_forbidden",
-                "loc": ["body", name],
-                "msg": "Extra inputs are not permitted",
-                "input": body[name],
-            }
-            for name in NEW_REQUEST_FIELDS
-            if name in body
-        ]
+            return super().extra_checks(body)  # what the body's model lacks
+        return [_extra_forbidden(body, name) for name in NEW_REQUEST_FIELDS if name in body]
+
+    def decorate_answer(self, request: Any, answer: dict[str, Any]) -> dict[str, Any]:
+        """Azure's 200 (rev.): annotated pages counted apart with `pages_processed: 0`, a
+        top-level `content_filter_results`; annotation skipped unless `json_schema.strict`."""
+        formats = [request.bbox_annotation_format, request.document_annotation_format]
+        asked = [f for f in formats if f is not None]
+        strict = bool(asked) and all(
+            f.json_schema is not None and f.json_schema.strict is True for f in asked
+        )
+        usage = answer["usage_info"]
+        if asked and strict:
+            usage["pages_processed_annotation"] = usage["pages_processed"]
+            usage["pages_processed"] = 0
+        elif asked:
+            # Field report: without strict the annotation is skipped (200, nulls), pages plain.
+            answer["document_annotation"] = None
+            for page in answer["pages"]:
+                for image in page["images"]:
+                    image["image_annotation"] = None
+        answer["content_filter_results"] = {
+            kind: {"filtered": False, "severity": "safe"}
+            for kind in ("hate", "self_harm", "sexual", "violence")
+        }
+        return answer
 
 
 class VertexAIDialect(Dialect):
@@ -257,6 +335,32 @@ class VertexAIDialect(Dialect):
     def __init__(self, *, wrap_errors_in_list: bool = False) -> None:
         self.wrap_errors_in_list = wrap_errors_in_list
 
+    def container_error(self, status: int, detail: Any) -> Reply:
+        """rawPredict passes the Mistral container's own answer through (rev.): FastAPI's
+        `{"detail": ...}`, not Google's envelope."""
+        return Reply.json(status, {"detail": detail})
+
+    def refuse_field_reply(self, detail: list[dict[str, Any]]) -> Reply:
+        return self.container_error(422, detail)
+
+    def over_limits(
+        self, info: ModelInfo, *, file_id: bool, pages: int, document_bytes: int, body_bytes: int
+    ) -> Reply | None:
+        # Google's front end measures the body before the model sees it.
+        if body_bytes > info.max_request_bytes:
+            return self.error(
+                400, f"Request payload size exceeds the limit: {info.max_request_bytes} bytes."
+            )
+        if file_id and not info.accepts_file_id:
+            return self.container_error(400, "file_id documents are not supported")
+        if pages > info.max_pages_per_request:
+            return self.container_error(
+                400,
+                f"Document has {pages} pages, which exceeds the maximum of "
+                f"{info.max_pages_per_request} pages per request",
+            )
+        return None
+
     def matches(self, method: str, path: str) -> bool:
         return method == "POST" and self._ROUTE.match(path) is not None
 
@@ -280,7 +384,7 @@ class VertexAIDialect(Dialect):
 def make_dialect(name: str, **options: Any) -> Dialect:
     """The dialect called `name`, with its options (`strict_new_fields`, `wrap_errors_in_list`)."""
     if name == "mistral":
-        return MistralDialect(**options)  # none apply: an option raises TypeError
+        return MistralDialect(**options)
     if name == "azure_ai":
         return AzureAIDialect(**options)
     if name == "vertex_ai":

@@ -9,8 +9,11 @@ Order of checks for each request, as the real services do it:
 2. the credential (wrong or missing: 401, whatever the script says: a fault is "what the service
    does to a request it accepted");
 3. the fault: the next script entry, else a seeded random draw from the rates, else ok;
-4. only for ok and `slow:` faults, the body: JSON, fields (Mistral's 422), documents (Azure and
-   Vertex refuse remote URLs), pages (asking only for pages past the end is refused);
+4. only for ok and `slow:` faults, the body: JSON, fields (Mistral's 422; the fields the body's
+   model lacks in `router.capabilities` as `extra_forbidden`), documents (Azure and Vertex refuse
+   remote URLs and `file_id`), the model's limits (pages per request, document or body bytes),
+   pages (asking only for pages past the end is refused); a 200 is then dressed as the host sends
+   it (Azure: `pages_processed_annotation`, `content_filter_results`);
 5. the latency (accepted credentials only), then the answer.
 
 Concurrency: the fake's state (script position, random generators, counters, recorded requests) is
@@ -43,7 +46,7 @@ from providers.fake.responses import (
     page_texts,
     select_pages,
 )
-from router.types import OCRRequest, document_url_of
+from router.types import FileChunk, OCRRequest, document_url_of
 
 if TYPE_CHECKING:
     import httpx
@@ -103,8 +106,12 @@ class FakeProvider:
         default_page_count: pages assumed for a remote URL or an uploaded file (never fetched).
         echo_model: the dated name `mistral-ocr-latest` is answered with.
         hang_seconds: how long a `timeout` fault holds a real connection before dropping it.
-        strict_new_fields: azure_ai only: refuse fields newer than the 2505 models with 422.
+        strict_new_fields: azure_ai only: refuse fields newer than the 2505 models with 422
+            whatever the model (by default each fake refuses the fields the body's model lacks
+            in `router.capabilities`, and holds it to its pages, bytes and document kinds).
         wrap_errors_in_list: vertex_ai only: wrap error envelopes in a one-element list.
+        newer_errors: mistral only: False answers the older error bodies (422 under
+            `message.detail`, no `raw_status_code`); the newer ones by default.
         record_requests: keep each request in `requests`; turn off for long benchmarks.
 
     Counters: `request_count` counts every request received; `outcomes` counts them by what the
@@ -130,8 +137,11 @@ class FakeProvider:
         strict_new_fields: bool = False,
         wrap_errors_in_list: bool = False,
         record_requests: bool = True,
+        newer_errors: bool | None = None,
     ) -> None:
         options: dict[str, Any] = {}
+        if newer_errors is not None:
+            options["newer_errors"] = newer_errors
         if strict_new_fields:
             options["strict_new_fields"] = True
         if wrap_errors_in_list:
@@ -264,7 +274,8 @@ class FakeProvider:
         dialect = self.dialect
         if parsed is None and body.strip() != b"null":
             return dialect.unreadable_json(), False
-        detail = dialect.extra_checks(parsed) if isinstance(parsed, dict) else []
+        field_detail = dialect.extra_checks(parsed) if isinstance(parsed, dict) else []
+        detail = list(field_detail)
         if isinstance(parsed, dict) and "model" not in parsed:
             detail.append(
                 {
@@ -293,8 +304,19 @@ class FakeProvider:
                 }
             )
             request = None
+        if request is not None and detail and detail == field_detail:
+            # Only fields the model lacks: the host's own answer to them (a 422).
+            return dialect.refuse_field_reply(detail), False
         if detail or request is None:
             return dialect.invalid_body(detail), False
+        info = dialect.model_info(parsed)
+        is_file = isinstance(request.document, FileChunk)
+        if is_file and not info.accepts_file_id:
+            refusal = dialect.over_limits(
+                info, file_id=True, pages=0, document_bytes=0, body_bytes=len(body)
+            )
+            assert refusal is not None
+            return refusal, False
         url = document_url_of(request.document)
         if dialect.requires_data_uri and (url is None or not url.startswith("data:")):
             return dialect.error(400, "documents must be base64 data URIs"), False
@@ -309,8 +331,14 @@ class FakeProvider:
                 f"pages {missing} are out of range: the document has {page_count} page(s)",
                 precondition=True,
             ), False
+        refusal = dialect.over_limits(
+            info, file_id=False, pages=len(pages), document_bytes=size or 0, body_bytes=len(body)
+        )
+        if refusal is not None:
+            return refusal, False
         texts = page_texts(request)
         answer = ocr_answer(request, pages, size, self.echo_model, texts)
+        answer = dialect.decorate_answer(request, answer)
         return replace(Reply.json(200, answer), pages=len(pages)), True
 
     # -- running --------------------------------------------------------------------------

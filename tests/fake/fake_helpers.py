@@ -29,6 +29,14 @@ def png_uri() -> str:
     return "data:image/png;base64," + base64.b64encode(make_png()).decode()
 
 
+# Each host's current model (router.capabilities), for bodies with the newer fields.
+CURRENT_MODELS = {
+    "mistral": "mistral-ocr-4-1",
+    "azure_ai": "mistral-ocr-4-0",
+    "vertex_ai": "mistral-ocr-2505",
+}
+
+
 def body(document_url: str | None = None, **params: Any) -> dict[str, Any]:
     """A valid request body for every dialect (a 3-page PDF data URI unless told otherwise)."""
     return {

@@ -100,7 +100,29 @@ async def test_vertex_route_takes_any_project_location_and_model(send: Send) -> 
 
 
 async def test_mistral_refuses_an_unknown_field_with_its_422_envelope(send: Send) -> None:
+    # The newer API's form (WIRE.md rev.: mistralai 3.7): detail and message both list it.
     fake = FakeProvider("mistral")
+    response = await send(fake, body(foo=1))
+    assert response.status_code == 422
+    refusal = {
+        "type": "extra_forbidden",
+        "loc": ["body", "foo"],
+        "msg": "Extra inputs are not permitted",
+        "input": 1,
+    }
+    assert response.json() == {
+        "object": "Error",
+        "detail": [refusal],
+        "message": [refusal],
+        "type": "invalid_request_error",
+        "code": 3001,
+        "raw_status_code": 422,
+    }
+    assert fake.outcomes == {"invalid": 1}
+
+
+async def test_mistral_older_422_envelope_on_request(send: Send) -> None:
+    fake = FakeProvider("mistral", newer_errors=False)
     response = await send(fake, body(foo=1))
     assert response.status_code == 422
     assert response.json() == {
@@ -139,7 +161,7 @@ async def test_mistral_names_the_missing_or_wrong_field(
 ) -> None:
     response = await send(FakeProvider("mistral"), payload)
     assert response.status_code == 422
-    detail = response.json()["message"]["detail"]
+    detail = response.json()["detail"]
     assert {"loc": location, "type": error_type} in [
         {"loc": item["loc"], "type": item["type"]} for item in detail
     ]
@@ -182,7 +204,7 @@ async def test_mistral_refuses_python_only_document_forms_and_never_reads_a_loca
         FakeProvider("mistral"), {"model": "mistral-ocr-2505", "document": document}
     )
     assert response.status_code == 422
-    assert location in [item["loc"] for item in response.json()["message"]["detail"]]
+    assert location in [item["loc"] for item in response.json()["detail"]]
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -264,15 +286,23 @@ async def test_vertex_scripted_statuses_use_googles_status_names(
 
 async def test_azure_2505_deployment_refuses_newer_fields_with_422(send: Send) -> None:
     strict = FakeProvider("azure_ai", strict_new_fields=True)
-    response = await send(strict, body(table_format="html", extract_header=True))
+    newer = body(table_format="html", extract_header=True)
+    response = await send(strict, {**newer, "model": "mistral-ocr-4-0"})
     assert response.status_code == 422
     details = response.json()["error"]["details"]
     assert [(d["type"], d["loc"]) for d in details] == [
         ("extra_forbidden", ["body", "table_format"]),
         ("extra_forbidden", ["body", "extract_header"]),
     ]
-    lenient = FakeProvider("azure_ai")
-    assert (await send(lenient, body(table_format="html"))).status_code == 200
+    # By default the fake refuses what the body's model lacks (router.capabilities).
+    fake = FakeProvider("azure_ai")
+    refused = await send(fake, newer)  # mistral-ocr-2505: the 2505 fields only
+    assert refused.status_code == 422
+    assert [d["loc"] for d in refused.json()["error"]["details"]] == [
+        ["body", "extract_header"],
+        ["body", "table_format"],
+    ]
+    assert (await send(fake, {**newer, "model": "mistral-ocr-4-0"})).status_code == 200
 
 
 async def test_mistral_rate_limit_body_and_retry_after(send: Send) -> None:
@@ -285,6 +315,7 @@ async def test_mistral_rate_limit_body_and_retry_after(send: Send) -> None:
         "type": "rate_limited",
         "param": None,
         "code": "1300",
+        "raw_status_code": 429,
     }
 
 

@@ -18,7 +18,7 @@ KEY = "router-test-key-0123456789"
 
 MODELS = {
     "mistral": "mistral/mistral-ocr-latest",
-    "azure_ai": "azure_ai/mistral-document-ai-2505",
+    "azure_ai": "azure_ai/mistral-ocr-4-0",
     "vertex_ai": "vertex_ai/mistral-ocr-2505",
 }
 

@@ -1,0 +1,108 @@
+"""Count the pages of an inline PDF cheaply, so routing knows a 45-page document before sending.
+
+Hosts differ by pages per request (Mistral 1,000, Azure and Vertex 30), so the router needs the
+page count of a whole-document request before it picks a deployment. Decoding a 40 MB document's
+base64 and parsing it into objects costs more than everything else routing does, so neither is
+done. With pypdf installed (the extras `pdf`, `fake`, `all`), the PDF is read through a file
+object that decodes only the base64 it is asked for: pypdf reads the cross-reference table at the
+end and the two or three objects leading to the page tree's `/Count` (milliseconds whatever the
+size, measured in `tests/core/test_pdf_pages.py`'s neighbourhood). Without pypdf, or when that
+fails, the bytes are scanned for page objects (`/Type /Page`) a slice at a time.
+
+The answer may be None ("unknown": pages compressed in object streams and no pypdf, or a damaged
+file): routing then lets the host decide, and a host's page-limit refusal still moves the request
+to a deployment that takes it. Counted once per request, never per attempt.
+"""
+
+from __future__ import annotations
+
+import binascii
+import io
+import re
+from typing import Any
+
+MAX_COUNTED_PAGES = 1_000_000  # a /Count beyond this is damage, not a document
+_PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![A-Za-z0-9_.#-])")  # a leaf, not `/Pages`
+_SLICE_CHARS = 4 * 256 * 1024  # base64 characters decoded at once (1 MB of PDF); a multiple of 4
+_OVERLAP = 32  # bytes kept from the previous slice, so a token cut by a slice edge still counts
+_READ_BUFFER = 64 * 1024
+
+
+def data_uri_pdf_page_count(uri: str) -> int | None:
+    """Pages of a `data:application/pdf;base64,...` URI, or None when they cannot be told."""
+    start = uri.find(",") + 1
+    if start <= 0:
+        return None
+    count = _count_with_pypdf(uri, start)
+    return count if count is not None else _scan(uri, start)
+
+
+class _Base64File(io.RawIOBase):
+    """The decoded bytes of `text[start:]` (unbroken base64) as a seekable file: each read
+    decodes only the 4-character groups it covers."""
+
+    def __init__(self, text: str, start: int) -> None:
+        super().__init__()
+        self._text, self._start, self._position = text, start, 0
+        payload = len(text) - start
+        self._size = payload // 4 * 3 - (text.endswith("==") + text.endswith("="))
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = (0, self._position, self._size)[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        wanted = min(len(buffer), self._size - self._position)
+        if wanted <= 0:
+            return 0
+        first = self._position // 3 * 4
+        last = -(-(self._position + wanted) // 3) * 4
+        decoded = binascii.a2b_base64(self._text[self._start + first : self._start + last])
+        skip = self._position - first // 4 * 3
+        chunk = decoded[skip : skip + wanted]
+        buffer[: len(chunk)] = chunk
+        self._position += len(chunk)
+        return len(chunk)
+
+
+def _count_with_pypdf(uri: str, start: int) -> int | None:
+    try:
+        import pypdf
+    except ImportError:
+        return None
+    try:
+        file = io.BufferedReader(_Base64File(uri, start), _READ_BUFFER)
+        trailer: Any = pypdf.PdfReader(file, strict=False).trailer
+        count = trailer["/Root"]["/Pages"]["/Count"]
+        count = int(count.get_object() if hasattr(count, "get_object") else count)
+    except Exception:  # pypdf raises many kinds for a damaged or unusual file
+        return None
+    return count if 0 < count <= MAX_COUNTED_PAGES else None
+
+
+def _scan(uri: str, start: int) -> int | None:
+    """Page objects counted in the decoded bytes, a slice at a time (memory stays bounded)."""
+    leaves = 0
+    tail = b""
+    try:
+        for offset in range(start, len(uri), _SLICE_CHARS):
+            chunk = tail + binascii.a2b_base64(uri[offset : offset + _SLICE_CHARS])
+            # A match ending inside the kept tail was counted with the previous slice.
+            leaves += sum(1 for match in _PAGE_OBJECT.finditer(chunk) if match.end() > len(tail))
+            tail = chunk[-_OVERLAP:]
+    except (binascii.Error, ValueError):
+        return None
+    return leaves or None
+
+
+__all__ = ["MAX_COUNTED_PAGES", "data_uri_pdf_page_count"]
