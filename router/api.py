@@ -35,6 +35,7 @@ from pydantic import ValidationError
 
 from router.errors import ConfigError, InvalidRequestError, OCRRouterError, RequestTimeoutError
 from router.pricing import resolve_prices
+from router.telemetry.scope import RequestScope
 from router.types import Attempt, CallInfo, OCRRequest, OCRResponse
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ async def aocr(
     price_per_page: float | None = None,
     price_per_annotated_page: float | None = None,
     extra_body: dict[str, Any] | None = None,
+    request_id: str | None = None,
     **params: Any,
 ) -> OCRResponse:
     """OCR one document with one provider.
@@ -94,10 +96,47 @@ async def aocr(
     (seconds, default `DEFAULT_TIMEOUT_S`) bounds the whole call. `client` is lent, never closed;
     without one, a fresh client is opened and closed around the call. `price_per_page` and
     `price_per_annotated_page` (USD) override the price table for `call_info.cost_usd`.
+    `request_id` names the call in its log lines, span and error, as a Router's requests
+    (`call_info.request_id`; one is made when not given).
 
     Raises an `OCRRouterError` subclass for every failure: `InvalidRequestError` for bad or
     unknown arguments, `ConfigError` for a missing setting, the provider's typed error otherwise.
     """
+    # No model group here: "" on the request's span and metrics.
+    with RequestScope("", request_id) as scope:
+        response = await _call(
+            model,
+            document,
+            scope.request_id,
+            api_key=api_key,
+            api_base=api_base,
+            api_version=api_version,
+            timeout=timeout,
+            client=client,
+            price_per_page=price_per_page,
+            price_per_annotated_page=price_per_annotated_page,
+            extra_body=extra_body,
+            **params,
+        )
+        return scope.served(response)
+
+
+async def _call(
+    model: str,
+    document: Any,
+    request_id: str,
+    *,
+    api_key: str | None,
+    api_base: str | None,
+    api_version: str | None,
+    timeout: float | None,
+    client: httpx.AsyncClient | None,
+    price_per_page: float | None,
+    price_per_annotated_page: float | None,
+    extra_body: dict[str, Any] | None,
+    **params: Any,
+) -> OCRResponse:
+    """`aocr` inside its request scope."""
     from providers import split_model
 
     if not isinstance(model, str):
@@ -123,12 +162,14 @@ async def aocr(
         response = await _send(provider, request, client, limit)
     except OCRRouterError as error:
         logger.debug(
-            "ocr %s/%s: failed with %s (status %s) after %.3f s",
+            "ocr %s/%s request %s: failed with %s (status %s) after %.3f s",
             provider_name,
             model_name,
+            request_id,
             type(error).__name__,
             error.status_code,
             time.perf_counter() - started,
+            extra={"request_id": request_id, "error_type": type(error).__name__},
         )
         raise
     latency = time.perf_counter() - started
@@ -148,8 +189,17 @@ async def aocr(
         cost_usd=cost,
         pages=pages,
         attempts=(Attempt(deployment_id=model, provider=provider_name, latency_s=latency),),
+        request_id=request_id,
     )
-    logger.debug("ocr %s/%s: ok in %.3f s, %d pages", provider_name, model_name, latency, pages)
+    logger.debug(
+        "ocr %s/%s request %s: ok in %.3f s, %d pages",
+        provider_name,
+        model_name,
+        request_id,
+        latency,
+        pages,
+        extra={"request_id": request_id},
+    )
     return response.with_call_info(info)
 
 
@@ -165,6 +215,7 @@ def ocr(
     price_per_page: float | None = None,
     price_per_annotated_page: float | None = None,
     extra_body: dict[str, Any] | None = None,
+    request_id: str | None = None,
     **params: Any,
 ) -> OCRResponse:
     """The blocking form of `aocr` (same arguments, same result, same errors).
@@ -186,6 +237,7 @@ def ocr(
         price_per_page=price_per_page,
         price_per_annotated_page=price_per_annotated_page,
         extra_body=extra_body,
+        request_id=request_id,
         **params,
     )
     return _run_blocking(call)
