@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_serializer, field_validator, model_validator
 
 from router.config._base import ConfigModel, log_ignored
 from router.errors import ConfigError
@@ -153,6 +153,15 @@ class RouterSettings(ConfigModel):
     cache_ttl: float | None = Field(default=7 * 86400.0, gt=0, allow_inf_nan=False)
     # Answers larger than this (every image inlined) are not cached.
     cache_max_entry_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+
+    @field_serializer("cache", when_used="json")
+    def _cache_without_password(self, value: str | None) -> str | None:
+        """A Redis URL's password masked in JSON dumps (check-config); Python dumps keep it:
+        `Router.from_config` builds routers from them."""
+        if value is None or "@" not in value or "://" not in value:
+            return value
+        scheme, _, rest = value.partition("://")
+        return f"{scheme}://**********@{rest.rpartition('@')[2]}"
 
     @model_validator(mode="before")
     @classmethod

@@ -62,3 +62,18 @@ def test_a_second_run_in_another_process_is_served_from_the_cache_directory(
         name = f"d{number}.md"
         assert (tmp_path / "two" / name).read_text() == (tmp_path / "one" / name).read_text()
     assert KEY not in stdout + first.stdout + first.stderr
+
+
+def test_check_config_shows_the_cache_but_never_its_redis_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "router.yaml"
+    _config(config, "https://api.mistral.ai")
+    written = yaml.safe_load(config.read_text())
+    written["router_settings"] = {"cache": "redis://:hunter2-secret@cache.internal:6379/0"}
+    config.write_text(yaml.safe_dump(written), encoding="utf-8")
+    assert main(["check-config", str(config)]) == 0
+    assert main(["check-config", str(config), "--json"]) == 0
+    output = capsys.readouterr().out
+    assert "hunter2-secret" not in output
+    assert "redis://**********@cache.internal:6379/0" in output
