@@ -56,7 +56,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from router.cache import (
     CachedResult,
     ResultCache,
-    document_digest,
+    adocument_digest,
     open_cache,
     request_parameters,
     result_key,
@@ -407,7 +407,7 @@ class Router:
             request_id=request_id,
         )
         if self.cache is not None and cache is not False:
-            digest = document_digest or _digest_of(request)
+            digest = document_digest or await adocument_digest(request.document)
             key = result_key(digest, model, request_parameters(request))
             if cache is True:
                 hit = await self.cache.get(key)
@@ -1055,10 +1055,6 @@ class Router:
 
 def _secret(value: Any) -> str:
     return str(value.get_secret_value())
-
-
-def _digest_of(request: OCRRequest) -> str:
-    return document_digest(request.document)
 
 
 def _shared_name(name: str | None, deployments: Sequence[Deployment]) -> str:

@@ -5,7 +5,7 @@ directory, Redis), `results` how the router reads and writes them. `Router(cache
 """
 
 from router.cache.backends import CacheBackend, DiskBackend, MemoryBackend, RedisBackend
-from router.cache.keys import document_digest, request_parameters, result_key
+from router.cache.keys import adocument_digest, document_digest, request_parameters, result_key
 from router.cache.results import CachedResult, ResultCache, open_cache
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "MemoryBackend",
     "RedisBackend",
     "ResultCache",
+    "adocument_digest",
     "document_digest",
     "open_cache",
     "request_parameters",

@@ -60,3 +60,12 @@ def test_an_uploaded_file_is_keyed_by_its_id() -> None:
     file_id = "0f8fad5b-d9cb-469f-a165-70867728950e"
     request = OCRRequest.build({"type": "file", "file_id": file_id})
     assert document_digest(request.document) == f"file:{file_id}"
+
+
+async def test_a_large_document_is_hashed_off_the_loop_to_the_same_digest() -> None:
+    from router.cache import adocument_digest
+
+    big = OCRRequest.build(b"%PDF-1.7\n" + bytes(range(256)) * 8192)  # 2 MB: a worker thread
+    small = OCRRequest.build(b"%PDF-1.7\n" + bytes(range(256)))
+    for request in (big, small):
+        assert await adocument_digest(request.document) == document_digest(request.document)
