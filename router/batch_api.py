@@ -20,6 +20,9 @@ their keys spread, one ledger, typed errors. `OCRBatch` runs them through a Rout
    router's ledger and counted apart in `router.costs().batch`), or why it failed (its line's
    error, or the job's end when it never ran).
 
+With the router's result cache (router/cache/), a document answered before (by a batch or a
+call) is not sent again, and each batch answer is stored under the key the call would use.
+
 A run interrupted after `submit` is resumed from the job id alone: `find(job_id)` asks each Mistral
 deployment of the group which one holds it. `run_batch_ocr` and `resume_batch_ocr` do it all.
 """
@@ -31,7 +34,15 @@ import json
 import math
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import ValidationError
 
+from router.cache import adocument_digest, request_parameters, result_key
 from router.errors import (
     APIConnectionError,
     InvalidRequestError,
@@ -249,6 +261,9 @@ class OCRBatch:
         self._client = client or httpx.AsyncClient()
         self._jobs: dict[str, _Job] = {}
         self.invalid: dict[str, str] = {}  # submit(skip_invalid=True): documents left out, why
+        self._cache = router.cache
+        self._keys: dict[str, str] = {}  # custom id -> its result-cache key (submitted here)
+        self._cached: dict[str, OCRResponse] = {}  # answers the cache gave instead of a job
 
     async def aclose(self) -> None:
         if self._own_client:
@@ -272,12 +287,16 @@ class OCRBatch:
         metadata: Mapping[str, str] | None = None,
         extra_body: dict[str, Any] | None = None,
         skip_invalid: bool = False,
+        use_cache: bool = True,
         **params: Any,
     ) -> list[BatchJobRef]:
         """Queue `documents` (custom id -> any document `aocr` takes; read one at a time, when
         its line is written) with the same OCR `params` for all; the jobs made. A document that
         is not a valid request raises `InvalidRequestError` before its share is sent, or with
-        `skip_invalid` is left out and named in `self.invalid` (id -> why)."""
+        `skip_invalid` is left out and named in `self.invalid` (id -> why). With the router's
+        result cache (and `use_cache`), a document answered before is not sent: its stored
+        answer comes out of `results` (priced 0, `call_info.cached`), and each batch answer is
+        stored for the next run."""
         ids = list(documents)
         if not ids:
             raise InvalidRequestError("a batch needs at least one document", field="documents")
@@ -294,16 +313,42 @@ class OCRBatch:
         job_metadata = {**(metadata or {}), ANNOTATED_KEY: str(annotated).lower()}
         healthy = self._healthy_deployments()
         shares = _split(ids, len(healthy))
+        lookup = self._lookup if self._cache is not None and use_cache else _never_cached
         refs: list[BatchJobRef] = []
         with tempfile.TemporaryDirectory(prefix="ocr-router-batch-") as folder:
             for number, share in enumerate(shares):
                 invalid = self.invalid if skip_invalid else None
-                for part, path, names in _write_jsonl(
-                    Path(folder), number, share, documents, extra_body, params, invalid
+                async for part, path, names in _write_jsonl(
+                    Path(folder), number, share, documents, extra_body, params, invalid, lookup
                 ):
                     order = healthy[number:] + healthy[:number]  # its own first, then the rest
                     refs.append(await self._submit_file(order, path, names, part, job_metadata))
         return refs
+
+    async def _lookup(self, custom_id: str, request: OCRRequest) -> bool:
+        """Whether the result cache answers `request` (kept for `results`); else its key is
+        remembered, to store the batch's answer."""
+        assert self._cache is not None
+        digest = await adocument_digest(request.document)
+        key = result_key(digest, self.model, request_parameters(request))
+        hit = await self._cache.get(key)
+        if hit is None:
+            self._keys[custom_id] = key
+            return False
+        self.router.ledger.record_cached(self.model, hit.pages, hit.usd)
+        info = CallInfo(
+            deployment_id=hit.deployment_id,
+            provider=hit.provider,
+            model=hit.model,
+            latency_s=0.0,
+            cost_usd=0.0,
+            pages=hit.pages,
+            group=hit.group,
+            cached=True,
+            saved_usd=None if hit.usd is None else float(hit.usd),
+        )
+        self._cached[custom_id] = hit.response.with_call_info(info)
+        return True
 
     def _healthy_deployments(self) -> list[Deployment]:
         health = self.router.health()
@@ -423,10 +468,14 @@ class OCRBatch:
         job never answered is a failure saying how the job ended."""
         wanted = list(expected)
         seen: set[str] = set()
+        for custom_id, response in self._cached.items():
+            seen.add(custom_id)
+            yield BatchOutcome(custom_id, response=response)
         for ref in refs:
             job = self._job_of(ref)
             async for outcome in self._job_results(job):
                 seen.add(outcome.custom_id)
+                await self._store(job, outcome)
                 yield outcome
             why = _job_end(job)
             for custom_id in job.expected:
@@ -437,6 +486,23 @@ class OCRBatch:
         for custom_id in wanted:
             if custom_id not in seen:
                 yield BatchOutcome(custom_id, error="not in the batch job(s) given")
+
+    async def _store(self, job: _Job, outcome: BatchOutcome) -> None:
+        """A batch answer into the result cache, under the key its request was looked up by."""
+        key = self._keys.pop(outcome.custom_id, None)
+        info = None if outcome.response is None else outcome.response.call_info
+        if self._cache is None or key is None or outcome.response is None or info is None:
+            return
+        usd = None if info.cost_usd is None else Decimal(repr(info.cost_usd))
+        await self._cache.put(
+            key,
+            outcome.response,
+            deployment_id=info.deployment_id,
+            provider=info.provider,
+            model=info.model,
+            group=self.model,
+            usd=usd,
+        )
 
     async def _job_results(self, job: _Job) -> AsyncIterator[BatchOutcome]:
         if _progress(job).status not in TERMINAL:
@@ -568,7 +634,7 @@ def _split(ids: list[str], parts: int) -> list[list[str]]:
     return shares
 
 
-def _write_jsonl(
+async def _write_jsonl(
     folder: Path,
     number: int,
     ids: list[str],
@@ -576,10 +642,12 @@ def _write_jsonl(
     extra_body: dict[str, Any] | None,
     params: Mapping[str, Any],
     invalid: dict[str, str] | None,
-) -> Iterable[tuple[str, Path, list[str]]]:
+    cached: Callable[[str, OCRRequest], Awaitable[bool]],
+) -> AsyncIterator[tuple[str, Path, list[str]]]:
     """The share's JSONL files (a new one before `MAX_FILE_BYTES`): (label, path, custom ids).
     Each document is read, validated and written before the next one is read; an invalid one
-    raises, or is recorded in `invalid` when that is given. A file with no line is not made."""
+    raises, or is recorded in `invalid` when that is given; one `cached` answers is left out.
+    A file with no line is not made."""
     part = 0
     names: list[str] = []
     path = folder / f"{number}-{part}.jsonl"
@@ -602,6 +670,8 @@ def _write_jsonl(
                     raise
                 invalid[custom_id] = error.message
                 continue
+            if await cached(custom_id, request):
+                continue
             if names and written + len(line) + 1 > MAX_FILE_BYTES:
                 file.close()
                 yield f"{number}-{part}", path, names
@@ -616,6 +686,10 @@ def _write_jsonl(
             yield f"{number}-{part}", path, names
     finally:
         file.close()
+
+
+async def _never_cached(custom_id: str, request: OCRRequest) -> bool:
+    return False
 
 
 def _read_lines(path: Path) -> Iterator[Any]:

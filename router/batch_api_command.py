@@ -8,7 +8,8 @@ as soon as it is queued: a run stopped while waiting (Ctrl-C, a lost connection)
 the same command and `--batch-job ID` (each job id, repeatable), and nothing is submitted twice.
 A document is named by its output stem (its custom id), so a resumed run matches results to
 inputs. Failed documents are listed with their reason; `--batch-retry-sync` sends them again
-through the ordinary routed path (any deployment, at the list price).
+through the ordinary routed path (any deployment, at the list price). With `--cache DIR`, a
+document answered before is not sent, and the batch's answers are stored for the next run.
 """
 
 from __future__ import annotations
@@ -203,9 +204,14 @@ async def _written(
         return result
     result.ok = True
     result.pages = len(response.pages)
-    result.batch_pages = response.usage_info.total_pages
-    result.deployments = (f"{info.deployment_id} (batch)",) if info is not None else ()
-    result.cost_usd = info.cost_usd if info is not None else None
+    if info is None:
+        result.cost_usd = None
+    elif info.cached:  # the result cache (--cache) answered: not sent, not paid
+        result.cached_pages, result.saved_usd = info.pages, info.saved_usd or 0.0
+        result.deployments, result.cost_usd = (f"{info.deployment_id} (cached)",), 0.0
+    else:
+        result.batch_pages = response.usage_info.total_pages
+        result.deployments, result.cost_usd = (f"{info.deployment_id} (batch)",), info.cost_usd
     return result
 
 

@@ -233,3 +233,22 @@ async def test_metrics_show_batch_pages_and_their_price_apart() -> None:
     }
     assert samples["ocr_router_batch_pages_total"] == 3
     assert samples["ocr_router_batch_cost_usd_total"] == pytest.approx(0.006)
+
+
+async def test_with_a_result_cache_a_second_batch_sends_nothing_and_calls_hit_its_answers() -> None:
+    fake = FakeProvider("mistral", api_key=KEY)
+    with served(fake) as (url,):
+        async with Router([mistral(url, "a")], cache="memory") as router:
+            first = await run_batch_ocr(router, "ocr", documents(3), poll_interval=0)
+            second = await run_batch_ocr(router, "ocr", documents(3), poll_interval=0)
+            call = await router.aocr("ocr", documents(3)["doc-2"])
+            costs = router.costs()
+    assert fake.batch is not None and len(fake.batch.jobs) == 1  # the second batch sent nothing
+    assert all(o.response is not None for o in second.values())
+    info = second["doc-1"].response.call_info  # type: ignore[union-attr]
+    assert info is not None and info.cached and info.cost_usd == 0.0
+    assert info.saved_usd == pytest.approx(float(BATCH_PAGE * 2))  # what the batch paid
+    assert second["doc-1"].response.to_wire() == first["doc-1"].response.to_wire()  # type: ignore[union-attr]
+    assert call.call_info is not None and call.call_info.cached
+    assert not [r for r in fake.requests if r.path == "/v1/ocr"]  # the call was a hit too
+    assert costs.batch.pages == 6 and costs.cached.pages == 6 + 3

@@ -146,3 +146,24 @@ def test_batch_retry_sync_without_batch_is_a_usage_error(
 ) -> None:
     assert main(["ocr", str(tmp_path), "--batch-retry-sync"]) == 2
     assert "--batch-retry-sync goes with --batch" in capsys.readouterr().err
+
+
+def test_batch_with_a_cache_sends_only_documents_it_has_not_seen(
+    tmp_path: Path,
+    two_mistrals: tuple[FakeProvider, FakeProvider, str, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    a, _, url_a, _ = two_mistrals
+    assert a.batch is not None
+    docs = _docs(tmp_path / "docs", 2)
+    config = _config(tmp_path / "router.yaml", url_a)
+    common = ["ocr", str(docs), "--config", config, "--batch", "--batch-poll", "0"]
+    common += ["--cache", str(tmp_path / "cache")]
+    assert main([*common, "--out", str(tmp_path / "one")]) == 0
+    (docs / "d2.pdf").write_bytes(make_pdf(2, title="new"))
+    capsys.readouterr()
+    assert main([*common, "--out", str(tmp_path / "two")]) == 0
+    out, _ = capsys.readouterr()
+    assert [len(job.lines) for job in a.batch.jobs.values()] == [2, 1]  # only the new one
+    assert "3 page(s) served from the cache" in out and "2 pages through Mistral's Batch" in out
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["d0.md", "d1.md", "d2.md"]
