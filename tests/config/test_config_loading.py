@@ -373,6 +373,20 @@ def test_ignored_router_and_general_settings_are_named_in_warnings(
     assert "general_settings.alerting is ignored" in text
 
 
+@pytest.mark.parametrize("key", ["set_verbose", "debug_level"])
+def test_litellm_verbosity_settings_point_at_the_ocr_router_logger(
+    caplog: pytest.LogCaptureFixture, key: str
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="ocr_router.config"):
+        RouterSettings.model_validate({key: True})
+
+    [record] = [r for r in caplog.records if f"router_settings.{key} is ignored" in r.getMessage()]
+    # The logger named is one that exists and parents every logger of the package.
+    assert "'ocr_router' logger" in record.getMessage()
+    package = logging.getLogger("ocr_router")
+    assert logging.getLogger("ocr_router.config").parent is package
+
+
 def test_litellm_settings_are_ignored_with_a_warning_listing_their_keys(
     caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
