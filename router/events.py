@@ -108,7 +108,13 @@ def emit(hooks: Sequence[Hook], event: RouterEvent) -> None:
         try:
             hook(event)
         except Exception:
-            logger.exception("router hook %r failed on a %s event; ignored", hook, event.kind)
+            logger.exception(
+                "router hook %r failed on a %s event of request %s; ignored",
+                hook,
+                event.kind,
+                event.request_id or "-",
+                extra={"request_id": event.request_id, "event": event.kind},
+            )
 
 
 def _log(level: int, event: RouterEvent) -> None:

@@ -153,3 +153,17 @@ def test_every_logger_of_the_package_is_under_ocr_router() -> None:
         "ocr_router.router",
         "ocr_router.state.redis",
     }
+
+
+async def test_a_failing_hooks_log_line_names_the_request(
+    png_bytes: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(event: RouterEvent) -> None:
+        raise RuntimeError("a hook bug")
+
+    entries, transport = fleet({"ok": _fake()})
+    async with Router(entries, transport=transport, hooks=[broken]) as router:
+        await router.aocr("ocr", png_bytes, request_id="hooked-1")
+    [record] = [r for r in caplog.records if "router hook" in r.getMessage()]
+    assert record.request_id == "hooked-1"  # type: ignore[attr-defined]
+    assert "request hooked-1" in record.getMessage()
