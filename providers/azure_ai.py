@@ -8,6 +8,7 @@ provider is built, so a missing base or key fails when the configuration loads.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
@@ -18,30 +19,50 @@ from providers.download import Resolver, inline_for
 from router.types import OCRRequest
 
 API_BASE_ENV = "AZURE_AI_API_BASE"
+SERVERLESS_HOST_SUFFIX = ".models.ai.azure.com"  # legacy serverless endpoints: /v1/ocr
+_FOUNDRY_PATH = "/providers/mistral/azure"
 API_KEY_ENV = "AZURE_AI_API_KEY"
 
 
 def azure_ocr_url(api_base: str, api_version: str | None = None) -> str:
     """The OCR endpoint for an Azure base URL.
 
-    A base that already ends in `/ocr` is used as is; a legacy serverless endpoint (ending in
-    `/v1`) gets `/ocr`; a Foundry resource gets `/providers/mistral/azure/ocr`. A query string
-    on the base (the portal's "Target URI" carries `?api-version=...`) is kept after the path;
-    `api_version` replaces its `api-version`.
+    A base that already ends in `/ocr` is used as is; one ending in `/providers/mistral/azure`
+    (the `server_url` Mistral's SDK takes) gets `/ocr` once; a legacy serverless endpoint
+    (`*.models.ai.azure.com`, or a base ending in `/v1`) gets `/v1/ocr` (or `/ocr`); a Foundry
+    resource gets `/providers/mistral/azure/ocr`. A query string on the base (the portal's
+    "Target URI" carries `?api-version=...`) is kept after the path; `api_version` replaces its
+    `api-version`.
     """
     base, _, query = api_base.split("#", 1)[0].partition("?")
     base = base.rstrip("/")
+    host = base.partition("://")[2].partition("/")[0].rpartition("@")[2].partition(":")[0]
     if base.endswith("/ocr"):
         url = base
-    elif base.endswith("/v1"):
+    elif base.endswith("/v1") or base.endswith(_FOUNDRY_PATH):
         url = f"{base}/ocr"
+    elif host.lower().endswith(SERVERLESS_HOST_SUFFIX):
+        url = f"{base}/v1/ocr"
     else:
-        url = f"{base}/providers/mistral/azure/ocr"
+        url = f"{base}{_FOUNDRY_PATH}/ocr"
     params = parse_qsl(query, keep_blank_values=True)
     if api_version:
         params = [(name, value) for name, value in params if name != "api-version"]
         params.append(("api-version", api_version))
     return f"{url}?{urlencode(params)}" if params else url
+
+
+def strict_annotations(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` with `json_schema.strict: true` on each annotation format that leaves it unset:
+    Azure skips the annotation (200, nulls) without it (field report). A caller's own
+    `strict: false` is kept."""
+    for name in ("bbox_annotation_format", "document_annotation_format"):
+        response_format = body.get(name)
+        if isinstance(response_format, dict):
+            schema = response_format.get("json_schema")
+            if isinstance(schema, dict) and "strict" not in schema:
+                body[name] = {**response_format, "json_schema": {**schema, "strict": True}}
+    return body
 
 
 class AzureAIProvider(Provider):
@@ -69,5 +90,15 @@ class AzureAIProvider(Provider):
     async def prepare(self, request: OCRRequest, client: httpx.AsyncClient) -> OCRRequest:
         return await inline_for(self, request, client, self._resolver)
 
+    def body(self, request: OCRRequest) -> dict[str, Any]:
+        return strict_annotations(super().body(request))
 
-__all__ = ["API_BASE_ENV", "API_KEY_ENV", "AzureAIProvider", "azure_ocr_url"]
+
+__all__ = [
+    "API_BASE_ENV",
+    "API_KEY_ENV",
+    "SERVERLESS_HOST_SUFFIX",
+    "AzureAIProvider",
+    "azure_ocr_url",
+    "strict_annotations",
+]

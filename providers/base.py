@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from router.capabilities import ModelInfo, lookup, with_overrides
 from router.errors import (
@@ -52,7 +52,8 @@ _RawHeaders = list[tuple[bytes, bytes]]
 
 class ProviderSettings(BaseModel):
     """What a deployment tells its provider. Secrets are `SecretStr`, so `repr()` never shows
-    them. LiteLLM's names (`vertex_project`, `vertex_location`, `vertex_credentials`) are accepted
+    them. LiteLLM's names (`vertex_project`, `vertex_location`, `vertex_credentials`, and its
+    `vertex_ai_project`, `vertex_ai_location`, `vertex_ai_credentials`) are accepted
     too, so a LiteLLM config loads unchanged."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, arbitrary_types_allowed=True)
@@ -61,12 +62,20 @@ class ProviderSettings(BaseModel):
     api_key: SecretStr | None = None
     api_base: str | None = None
     api_version: str | None = None
-    project: str | None = Field(default=None, alias="vertex_project")
-    location: str | None = Field(default=None, alias="vertex_location")
+    project: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("project", "vertex_project", "vertex_ai_project"),
+    )
+    location: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("location", "vertex_location", "vertex_ai_location"),
+    )
     # A path to a service-account JSON file, its JSON text, or the parsed dict. Left out of
     # repr(): a dict holds the private key in clear.
     credentials: SecretStr | dict[str, Any] | None = Field(
-        default=None, alias="vertex_credentials", repr=False
+        default=None,
+        validation_alias=AliasChoices("credentials", "vertex_credentials", "vertex_ai_credentials"),
+        repr=False,
     )
     # A static OAuth access token, or a callable (sync or async) that returns a fresh one.
     token: SecretStr | TokenCallable | None = None

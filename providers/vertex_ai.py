@@ -10,6 +10,7 @@ credentials are looked up at the first call (see `vertex_auth`).
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 
 import httpx
@@ -17,11 +18,15 @@ import httpx
 from providers.base import Provider, ProviderSettings
 from providers.download import Resolver, inline_for
 from providers.vertex_auth import TokenSource, token_source_from_settings
-from router.errors import AuthenticationError, OCRRouterError, scrub
+from router.errors import AuthenticationError, ConfigError, OCRRouterError, scrub
 from router.types import OCRRequest, OCRResponse
 
 PROJECT_ENV = "VERTEXAI_PROJECT"
 LOCATION_ENV = "VERTEXAI_LOCATION"
+LOCATION_ENV_SPELLINGS = (LOCATION_ENV, "VERTEX_LOCATION")  # LiteLLM reads both
+# Google's multi-regions, served from their own regional endpoint host (rev.).
+MULTI_REGIONS = frozenset({"us", "eu"})
+_LOCATION = re.compile(r"[a-z][a-z0-9-]*")
 # Mistral OCR is offered in us-central1 and europe-west4; us-central1 is Google's own default.
 DEFAULT_LOCATION = "us-central1"
 # Tokens last an hour, so four cover any request still in flight across a refresh.
@@ -32,11 +37,14 @@ _sent_token: ContextVar[str | None] = ContextVar("vertex_sent_token", default=No
 
 
 def vertex_ocr_url(project: str, location: str, model: str, api_base: str | None = None) -> str:
-    """The `:rawPredict` URL; `global` has no regional host; `api_base` replaces `https://<host>`."""
+    """The `:rawPredict` URL; `global` has no regional host, the multi-regions `us` and `eu` use
+    `aiplatform.{geo}.rep.googleapis.com`; `api_base` replaces `https://<host>`."""
     if api_base:
         origin = api_base.rstrip("/")
     elif location == "global":
         origin = "https://aiplatform.googleapis.com"
+    elif location in MULTI_REGIONS:
+        origin = f"https://aiplatform.{location}.rep.googleapis.com"
     else:
         origin = f"https://{location}-aiplatform.googleapis.com"
     return (
@@ -45,9 +53,21 @@ def vertex_ocr_url(project: str, location: str, model: str, api_base: str | None
     )
 
 
+def checked_location(location: str) -> str:
+    """`location` when it is a Google location name; it goes into the host name and the path,
+    so anything else (a dot, a slash) is a `ConfigError` naming the rule."""
+    if not _LOCATION.fullmatch(location):
+        raise ConfigError(
+            f"vertex_ai: location {location!r} is not a Google location "
+            "(lower-case letters, digits and '-', starting with a letter: us-central1, eu)"
+        )
+    return location
+
+
 class VertexAIProvider(Provider):
     """`vertex_ai/<model>`: project from the deployment, else `$VERTEXAI_PROJECT` (required);
-    location from the deployment, else `$VERTEXAI_LOCATION`, else `us-central1`.
+    location from the deployment, else `$VERTEXAI_LOCATION` (or LiteLLM's `$VERTEX_LOCATION`),
+    else `us-central1`; credentials as `vertex_auth` says, `$VERTEXAI_CREDENTIALS` included.
 
     `token_source` and `resolver` replace the token source built from the settings and the DNS
     resolver of the download guard (tests, or callers with their own token management).
@@ -66,7 +86,11 @@ class VertexAIProvider(Provider):
         self.project = self.require(
             settings.project or self.env(PROJECT_ENV), "project", PROJECT_ENV
         )
-        self.location = settings.location or self.env(LOCATION_ENV) or DEFAULT_LOCATION
+        self.location = checked_location(
+            settings.location
+            or next(filter(None, map(self.env, LOCATION_ENV_SPELLINGS)), None)
+            or DEFAULT_LOCATION
+        )
         self._url = self.checked_url(
             vertex_ocr_url(self.project, self.location, settings.model, settings.api_base)
         )
@@ -111,4 +135,12 @@ class VertexAIProvider(Provider):
         return type(error)(message, provider=self.name, retry_after=error.retry_after)
 
 
-__all__ = ["DEFAULT_LOCATION", "LOCATION_ENV", "PROJECT_ENV", "VertexAIProvider", "vertex_ocr_url"]
+__all__ = [
+    "DEFAULT_LOCATION",
+    "LOCATION_ENV",
+    "MULTI_REGIONS",
+    "PROJECT_ENV",
+    "VertexAIProvider",
+    "checked_location",
+    "vertex_ocr_url",
+]

@@ -13,7 +13,8 @@ Where a token comes from (`token_source_from_settings`), first match wins:
 2. `settings.token` as a callable, sync or async, returning `str` or `(str, expires_at_epoch)`;
 3. `settings.credentials`: a service-account JSON as a file path, JSON text or dict (google-auth);
 4. `settings.api_key`: a static token, for callers who put it where other providers take a key;
-5. otherwise Google application default credentials (`google.auth.default`).
+5. `$VERTEXAI_CREDENTIALS` (LiteLLM's variable): a service-account JSON as a path or JSON text;
+6. otherwise Google application default credentials (`google.auth.default`).
 
 google-auth is an optional extra (`pip install 'ocr-router[vertex]'`), imported only when needed.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import os
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -35,6 +37,7 @@ from pydantic import SecretStr
 from router.errors import APIConnectionError, AuthenticationError, ConfigError, OCRRouterError
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
+CREDENTIALS_ENV = "VERTEXAI_CREDENTIALS"  # LiteLLM's: a service-account JSON, path or text
 # Refresh this long before expiry: covers clock skew and a slow request started just before it.
 REFRESH_MARGIN_S = 5 * 60.0
 # Google access tokens live 60 minutes; when a source does not say when its token expires we
@@ -330,6 +333,9 @@ def token_source_from_settings(settings: Any) -> TokenSource:
         return GoogleCredentialsTokenSource(load_service_account_info(settings.credentials))
     if settings.api_key is not None:
         return StaticTokenSource(settings.api_key)
+    from_environment = os.environ.get(CREDENTIALS_ENV)
+    if from_environment:
+        return GoogleCredentialsTokenSource(load_service_account_info(SecretStr(from_environment)))
     return GoogleCredentialsTokenSource(None)
 
 

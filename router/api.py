@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from pydantic import ValidationError
+from pydantic import AliasChoices, ValidationError
 
 from router.errors import ConfigError, InvalidRequestError, OCRRouterError, RequestTimeoutError
 from router.pricing import resolve_prices
@@ -67,6 +67,8 @@ def provider_setting_names() -> frozenset[str]:
         names.add(name)
         if field.alias:
             names.add(field.alias)
+        if isinstance(field.validation_alias, AliasChoices):
+            names.update(str(choice) for choice in field.validation_alias.choices)
     return frozenset(names - _EXPLICIT_SETTINGS)
 
 

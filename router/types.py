@@ -120,8 +120,19 @@ class JsonSchema(_Strict):
 
 
 class ResponseFormat(_Strict):
-    type: Literal["text", "json_object", "json_schema"] = "json_schema"
-    json_schema: JsonSchema | None = None
+    """An annotation format. The schema lists `text` and `json_object` too, but the OCR API
+    takes only `json_schema` for annotations (Mistral's docs): anything else is refused here
+    rather than by the host."""
+
+    type: Literal["json_schema"] = "json_schema"
+    json_schema: JsonSchema
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _only_json_schema(cls, value: Any) -> Any:
+        if value != "json_schema":
+            raise ValueError("annotation formats take only type 'json_schema' (with a json_schema)")
+        return value
 
 
 def document_url_of(document: DocumentURLChunk | ImageURLChunk | FileChunk) -> str | None:

@@ -181,11 +181,8 @@ def minimal_instance(schema: Any, root: Any = None, depth: int = 0) -> Any:
 
 
 def annotation_text(response_format: ResponseFormat) -> str:
-    """An annotation as the service returns it: a JSON string (plain text for type "text")."""
-    if response_format.type == "text":
-        return "Fake annotation."
-    if response_format.json_schema is None:
-        return "{}"
+    """An annotation as the service returns it: a JSON string of the schema's smallest instance
+    (only `json_schema` formats exist: `router.types.ResponseFormat`)."""
     return json.dumps(minimal_instance(response_format.json_schema.schema_))
 
 

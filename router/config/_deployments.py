@@ -67,7 +67,8 @@ class DeploymentSpec(ConfigModel):
     """One `model_list` entry, validated: its group, its provider settings and its routing settings.
 
     LiteLLM's names are accepted beside ours: `order` for `priority`, `vertex_project`,
-    `vertex_location`, `vertex_credentials`, `ocr_cost_per_page`, `annotation_cost_per_page`.
+    `vertex_location`, `vertex_credentials` (and `vertex_ai_project`, `vertex_ai_location`,
+    `vertex_ai_credentials`), `ocr_cost_per_page`, `annotation_cost_per_page`.
     """
 
     model_name: str = Field(min_length=1, description="the group a caller asks for, e.g. 'ocr'")
@@ -81,14 +82,18 @@ class DeploymentSpec(ConfigModel):
     api_base: str | None = None
     api_version: str | None = None
     project: str | None = Field(
-        default=None, validation_alias=AliasChoices("project", "vertex_project")
+        default=None,
+        validation_alias=AliasChoices("project", "vertex_project", "vertex_ai_project"),
     )
     location: str | None = Field(
-        default=None, validation_alias=AliasChoices("location", "vertex_location")
+        default=None,
+        validation_alias=AliasChoices("location", "vertex_location", "vertex_ai_location"),
     )
     # Service-account JSON (a path, its text or the parsed dict): kept out of repr().
     credentials: SecretStr | dict[str, Any] | None = Field(
-        default=None, validation_alias=AliasChoices("credentials", "vertex_credentials"), repr=False
+        default=None,
+        validation_alias=AliasChoices("credentials", "vertex_credentials", "vertex_ai_credentials"),
+        repr=False,
     )
     token: SecretStr | TokenCallable | None = Field(default=None, repr=False)
     # Seconds for one call to this deployment; None: only the request's deadline bounds it.
