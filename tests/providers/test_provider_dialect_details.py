@@ -65,10 +65,8 @@ def test_azure_provider_body_sets_strict() -> None:
     provider = create_provider(
         "azure_ai/mistral-ocr-4-0", api_key="k", api_base="https://r.services.ai.azure.com"
     )
-    request = OCRRequest.build(
-        "https://example.org/a.pdf",
-        document_annotation_format={"type": "json_schema", "json_schema": {"name": "a", "schema": {}}},
-    )  # fmt: skip
+    schema = {"type": "json_schema", "json_schema": {"name": "a", "schema": {}}}
+    request = OCRRequest.build("https://example.org/a.pdf", document_annotation_format=schema)
     assert provider.body(request)["document_annotation_format"]["json_schema"]["strict"] is True
 
 
