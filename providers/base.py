@@ -43,6 +43,8 @@ from router.request_body import encode_body
 from router.types import OCRRequest, OCRResponse, document_url_of
 
 TokenCallable = Callable[[], "str | Awaitable[str]"]
+# Tokens last about an hour, so four cover any request still in flight across a refresh.
+RECENT_TOKENS_SCRUBBED = 4
 # Visible ASCII, spaces and tabs: what a header value may hold (RFC 9110), obsolete text aside.
 _SENDABLE_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
@@ -79,6 +81,14 @@ class ProviderSettings(BaseModel):
     )
     # A static OAuth access token, or a callable (sync or async) that returns a fresh one.
     token: SecretStr | TokenCallable | None = None
+    # Azure Entra ID (providers/azure_auth.py): a token (static or a callable), an
+    # azure-identity credential object, a service principal, or DefaultAzureCredential.
+    azure_ad_token: SecretStr | TokenCallable | None = Field(default=None, repr=False)
+    azure_credential: Any = Field(default=None, repr=False)
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    enable_azure_ad_token_refresh: bool = False  # LiteLLM's name: use DefaultAzureCredential
     timeout: float | None = Field(default=None, gt=0)
     # Extra headers may carry credentials of their own (a gateway key), so repr() leaves them out.
     headers: dict[str, str] = Field(default_factory=dict, repr=False)
@@ -89,9 +99,14 @@ class ProviderSettings(BaseModel):
 
     def secret_values(self) -> list[str]:
         """Every secret these settings hold, so that messages can be scrubbed of them."""
-        values = [secret.get_secret_value() for secret in (self.api_key,) if secret is not None]
-        if isinstance(self.token, SecretStr):
-            values.append(self.token.get_secret_value())
+        values = [
+            secret.get_secret_value()
+            for secret in (self.api_key, self.client_secret)
+            if secret is not None
+        ]
+        for token in (self.token, self.azure_ad_token):
+            if isinstance(token, SecretStr):
+                values.append(token.get_secret_value())
         if isinstance(self.credentials, SecretStr):
             values.append(self.credentials.get_secret_value())
         elif isinstance(self.credentials, dict):
@@ -107,6 +122,7 @@ class Provider(ABC):
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
         self._extra_secrets: list[str] = []
+        self._recent_tokens: list[str] = []
         self._parsed_url: tuple[str, httpx.URL] | None = None
         self._decoded_defaults: tuple[_RawHeaders, list[tuple[str, str]]] | None = None
         self._model_info: ModelInfo | None = None
@@ -147,6 +163,16 @@ class Provider(ABC):
 
     def secrets(self) -> list[str]:
         return self.settings.secret_values() + self._extra_secrets
+
+    def remember_token(self, token: str) -> None:
+        """Scrub a minted token from messages: the last `RECENT_TOKENS_SCRUBBED` are kept, since
+        a request sent just before a refresh may fail after it."""
+        if token in self._extra_secrets:
+            return
+        self._extra_secrets.append(token)
+        self._recent_tokens.append(token)
+        if len(self._recent_tokens) > RECENT_TOKENS_SCRUBBED:
+            self._extra_secrets.remove(self._recent_tokens.pop(0))
 
     def env(self, name: str) -> str | None:
         """An environment variable, treating an empty value as unset."""

@@ -29,8 +29,6 @@ MULTI_REGIONS = frozenset({"us", "eu"})
 _LOCATION = re.compile(r"[a-z][a-z0-9-]*")
 # Mistral OCR is offered in us-central1 and europe-west4; us-central1 is Google's own default.
 DEFAULT_LOCATION = "us-central1"
-# Tokens last an hour, so four cover any request still in flight across a refresh.
-RECENT_TOKENS_SCRUBBED = 4
 # The token the current task's request was sent with, so a 401 drops that token and not one a
 # concurrent refresh minted since (a context variable: one provider serves many tasks at once).
 _sent_token: ContextVar[str | None] = ContextVar("vertex_sent_token", default=None)
@@ -96,7 +94,6 @@ class VertexAIProvider(Provider):
         )
         self.token_source = token_source or token_source_from_settings(settings)
         self._resolver = resolver
-        self._recent_tokens: list[str] = []
 
     def url(self) -> str:
         return self._url
@@ -106,13 +103,7 @@ class VertexAIProvider(Provider):
             token = await self.token_source.token()
         except OCRRouterError as error:
             raise self._scrubbed(error) from None
-        if token not in self._extra_secrets:
-            # A token echoed in an error body gets scrubbed; the last few are kept, since a
-            # request sent just before a refresh may fail after it.
-            self._extra_secrets.append(token)
-            self._recent_tokens.append(token)
-            if len(self._recent_tokens) > RECENT_TOKENS_SCRUBBED:
-                self._extra_secrets.remove(self._recent_tokens.pop(0))
+        self.remember_token(token)  # a token echoed in an error body gets scrubbed
         _sent_token.set(token)
         return {"Authorization": f"Bearer {token}"}
 

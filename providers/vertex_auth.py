@@ -68,12 +68,12 @@ class TokenSource(ABC):
 
 
 class StaticTokenSource(TokenSource):
-    """A token the caller manages; never refreshed."""
+    """A token the caller manages; never refreshed. `label` names the provider in errors."""
 
-    def __init__(self, token: str | SecretStr) -> None:
+    def __init__(self, token: str | SecretStr, *, label: str = "vertex_ai") -> None:
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
         if not self._token.get_secret_value():
-            raise ConfigError("vertex_ai: the static access token is empty")
+            raise ConfigError(f"{label}: the static access token is empty")
 
     async def token(self) -> str:
         return self._token.get_secret_value()
@@ -82,16 +82,19 @@ class StaticTokenSource(TokenSource):
 class CachedTokenSource(TokenSource):
     """Base of the sources that mint: caches the token until `REFRESH_MARGIN_S` before expiry.
 
-    `clock` returns the time as epoch seconds (tests inject one to move time forward).
+    `clock` returns the time as epoch seconds (tests inject one to move time forward); `label`
+    names the provider in errors (Azure's Entra tokens are cached the same way).
     """
 
     def __init__(
         self,
         *,
+        label: str = "vertex_ai",
         clock: Callable[[], float] = time.time,
         refresh_margin_s: float = REFRESH_MARGIN_S,
         default_lifetime_s: float = DEFAULT_LIFETIME_S,
     ) -> None:
+        self.label = label
         self._clock = clock
         self._refresh_margin_s = refresh_margin_s
         self._default_lifetime_s = default_lifetime_s
@@ -156,7 +159,7 @@ class CachedTokenSource(TokenSource):
                 self._mints_finished += 1
             self._last_failure = None
             if not value:
-                raise AuthenticationError("vertex_ai: the token source returned an empty token")
+                raise AuthenticationError(f"{self.label}: the token source returned an empty token")
             self.mint_count += 1
             self._token = SecretStr(value)
             minted_at = self._clock()
@@ -201,12 +204,12 @@ class CallableTokenSource(CachedTokenSource):
             raise
         except Exception as error:
             raise AuthenticationError(
-                f"vertex_ai: the token callable failed ({type(error).__name__}: {error})"
+                f"{self.label}: the token callable failed ({type(error).__name__}: {error})"
             ) from None
-        return _token_and_expiry(result)
+        return _token_and_expiry(result, self.label)
 
 
-def _token_and_expiry(result: Any) -> tuple[str, float | None]:
+def _token_and_expiry(result: Any, label: str = "vertex_ai") -> tuple[str, float | None]:
     if isinstance(result, SecretStr):
         return result.get_secret_value(), None
     if isinstance(result, str):
@@ -220,7 +223,7 @@ def _token_and_expiry(result: Any) -> tuple[str, float | None]:
         value = result[0].get_secret_value() if isinstance(result[0], SecretStr) else result[0]
         return value, None if result[1] is None else float(result[1])
     raise AuthenticationError(
-        "vertex_ai: the token callable must return a str or (str, expires_at_epoch), "
+        f"{label}: the token callable must return a str or (str, expires_at_epoch), "
         f"not {type(result).__name__}"
     )
 

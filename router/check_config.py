@@ -47,7 +47,9 @@ DEFAULT_CREDENTIAL_SOURCE = {
 SECRET_SPELLINGS: Mapping[str, tuple[str, ...]] = {
     "api_key": ("api_key",),
     "token": ("token",),
-    "credentials": ("credentials", "vertex_credentials"),
+    "credentials": ("credentials", "vertex_credentials", "vertex_ai_credentials"),
+    "azure_ad_token": ("azure_ad_token",),
+    "client_secret": ("client_secret",),
 }
 # Query parameters of an endpoint URL that are safe to show; any other value is masked, since
 # some gateways take a key or a signature in the query string.

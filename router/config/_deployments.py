@@ -96,6 +96,13 @@ class DeploymentSpec(ConfigModel):
         repr=False,
     )
     token: SecretStr | TokenCallable | None = Field(default=None, repr=False)
+    # Azure Entra ID (providers/azure_auth.py): instead of api_key.
+    azure_ad_token: SecretStr | TokenCallable | None = Field(default=None, repr=False)
+    azure_credential: Any = Field(default=None, repr=False)  # an azure-identity credential
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = Field(default=None, repr=False)
+    enable_azure_ad_token_refresh: bool = False  # DefaultAzureCredential
     # Seconds for one call to this deployment; None: only the request's deadline bounds it.
     timeout: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     headers: dict[str, str] = Field(default_factory=dict, repr=False)  # may carry credentials
@@ -164,6 +171,12 @@ class DeploymentSpec(ConfigModel):
             "location": self.location,
             "credentials": self.credentials,
             "token": self.token,
+            "azure_ad_token": self.azure_ad_token,
+            "azure_credential": self.azure_credential,
+            "tenant_id": self.tenant_id,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "enable_azure_ad_token_refresh": self.enable_azure_ad_token_refresh,
             "timeout": self.timeout,
             "headers": dict(self.headers),
             "allow_private_document_urls": self.allow_private_document_urls,
