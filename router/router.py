@@ -47,7 +47,7 @@ import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from os import PathLike
-from types import TracebackType
+from types import EllipsisType, TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
@@ -78,6 +78,7 @@ from router.health import Availability, CircuitBreaker, HealthPolicy
 from router.http_client import RouterClient
 from router.limits import Limits, estimated_pages
 from router.retry import RetryBudget, backoff, backoff_sleep, worth_retrying
+from router.sharding import ShardCaching, serve_or_pass
 from router.state.base import RouterState
 from router.state.memory import DEFAULT_MAX_KEYS, DEFAULT_RECORD_TTL, MemoryState
 from router.strategies import create_strategy
@@ -349,6 +350,8 @@ class Router:
         cache: bool | Literal["refresh"] = True,
         document_digest: str | None = None,
         request_id: str | None = None,
+        shard_pages: int | EllipsisType | None = ...,
+        partial: bool = False,
         **params: Any,
     ) -> OCRResponse:
         """OCR `document` on a deployment of group `model` (or of its fallbacks).
@@ -358,9 +361,14 @@ class Router:
         With a result cache (the `cache` setting), `cache=True` serves a stored answer when there
         is one and stores a fresh one; "refresh" skips the lookup but stores; False does neither.
         `document_digest` (`router.cache.document_digest` of the document) spares re-hashing a
-        large document sent many times (its shards, one page range each).
+        large document sent many times.
         `request_id` names the request on its events, log lines, span and error (1 to 128 of
         `[A-Za-z0-9._:-]`); one is made when not given (`call_info.request_id`).
+        A PDF longer than `shard_pages` (default: the router's setting; None: only when no
+        deployment can take it whole) is cut into shards served across deployments
+        (router/sharding.py; each shard cached on its own, as the page range it is);
+        `partial=True` then returns the pages that succeeded, the missing ones named in
+        `call_info.missing`, instead of raising.
         """
         # A name no group has is "" on spans and metrics: clients' typos must not grow label sets.
         with RequestScope(model if model in self._groups else "", request_id) as scope:
@@ -372,6 +380,8 @@ class Router:
                 extra_body=extra_body,
                 cache=cache,
                 document_digest=document_digest,
+                shard_pages=shard_pages,
+                partial=partial,
                 **params,
             )
             return scope.served(response)
@@ -386,9 +396,12 @@ class Router:
         extra_body: dict[str, Any] | None,
         cache: bool | Literal["refresh"],
         document_digest: str | None,
+        shard_pages: int | EllipsisType | None,
+        partial: bool,
         **params: Any,
     ) -> OCRResponse:
-        """`aocr` inside its request scope: the cache, else the routing."""
+        """`aocr` inside its request scope: sharded (router/sharding.py), or through the cache,
+        else routed."""
         request = OCRRequest.build(document, extra_body=extra_body, **params)
         plan = self._plan(model)
         if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
@@ -396,27 +409,91 @@ class Router:
                 "timeout must be a positive, finite number of seconds", field="timeout"
             )
         now = self._clock()
-        page_indexes = request.page_indexes
-        job = _Request(
-            request=request,
-            plan=plan,
-            deadline=now + (timeout if timeout is not None else self.settings.timeout),
-            started=now,
-            pages=len(page_indexes) if page_indexes else None,
-            reserved_pages=estimated_pages(page_indexes),
-            request_id=request_id,
-        )
+        deadline = now + (timeout if timeout is not None else self.settings.timeout)
+        digest = None
         if self.cache is not None and cache is not False:
             digest = document_digest or await adocument_digest(request.document)
-            key = result_key(digest, model, request_parameters(request))
-            if cache is True:
-                hit = await self.cache.get(key)
-                if hit is not None:
-                    return self._served_from_cache(hit, job)
+        outcome = await serve_or_pass(
+            self,
+            request,
+            plan,
+            started=now,
+            deadline=deadline,
+            shard_pages=self._shard_pages(shard_pages),
+            partial=partial,
+            request_id=request_id,
+            caching=None if digest is None else ShardCaching(model, cache, digest),
+        )
+        if isinstance(outcome, OCRResponse):
+            return outcome
+        key = self._cache_key(request, model, cache, digest)
+        job = self._new_job(outcome, plan, deadline, request_id)
+        return await self._through_cache(job, key, cache)
+
+    def _shard_pages(self, given: int | EllipsisType | None) -> int | None:
+        if given is ...:
+            return self.settings.shard_pages
+        if given is not None and (
+            isinstance(given, bool) or not isinstance(given, int) or given < 1
+        ):
+            raise InvalidRequestError(
+                "shard_pages must be a whole number >= 1, or None", field="shard_pages"
+            )
+        return given
+
+    def _new_job(
+        self,
+        request: OCRRequest,
+        plan: list[str],
+        deadline: float,
+        request_id: str,
+        pages: int | None = None,
+    ) -> _Request:
+        """One request's state; `pages` is how many it carries when known (a shard), else the
+        pages asked for."""
+        if pages is None:
+            page_indexes = request.page_indexes
+            pages = len(page_indexes) if page_indexes else None
+        return _Request(
+            request=request,
+            plan=plan,
+            deadline=deadline,
+            started=self._clock(),
+            pages=pages,
+            reserved_pages=pages or estimated_pages(None),
+            request_id=request_id,
+        )
+
+    def _cache_key(
+        self, request: OCRRequest, model: str, cache: bool | Literal["refresh"], digest: str | None
+    ) -> str | None:
+        """The result cache's key of `request` (its document's `digest`) in group `model`, None
+        when not cached."""
+        if self.cache is None or cache is False or digest is None:
+            return None
+        return result_key(digest, model, request_parameters(request))
+
+    async def _through_cache(
+        self,
+        job: _Request,
+        key: str | None = None,
+        cache: bool | Literal["refresh"] = True,
+        adapt: Callable[[OCRResponse], OCRResponse] | None = None,
+    ) -> OCRResponse:
+        """The request through the result cache (under `key`, when given), else routed; a fresh
+        answer goes through `adapt` before it is stored (a shard's, to its document's pages)."""
+        if key is None or self.cache is None:
             response = await self._route(job)
-            await self._store(key, response, job)
-            return response
-        return await self._route(job)
+            return response if adapt is None else adapt(response)
+        if cache is True:
+            hit = await self.cache.get(key)
+            if hit is not None:
+                return self._served_from_cache(hit, job)
+        response = await self._route(job)
+        if adapt is not None:
+            response = adapt(response)
+        await self._store(key, response, job)
+        return response
 
     async def _route(self, job: _Request) -> OCRResponse:
         """The request's attempts over the deployments of its plan."""
@@ -954,9 +1031,12 @@ class Router:
         cache: bool | Literal["refresh"] = True,
         document_digest: str | None = None,
         request_id: str | None = None,
+        shard_pages: int | EllipsisType | None = ...,
+        partial: bool = False,
         **params: Any,
     ) -> OCRResponse:
-        """`aocr` for synchronous code: the same retries, fallbacks, cooldowns and cache."""
+        """`aocr` for synchronous code: the same retries, fallbacks, cooldowns, cache and
+        sharding."""
         coroutine = self.aocr(
             model,
             document,
@@ -965,6 +1045,8 @@ class Router:
             cache=cache,
             document_digest=document_digest,
             request_id=request_id,
+            shard_pages=shard_pages,
+            partial=partial,
             **params,
         )
         return self._run_sync(coroutine)

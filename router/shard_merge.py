@@ -1,9 +1,10 @@
 """Merge the answers of a sharded request into one answer, as if one call had made it.
 
-Each shard is a sub-PDF, so its answer numbers its pages from 0 and its images and tables as the
-service numbers them for a document (`img-0.jpeg`, `img-1.jpeg`, ... across the document): two
-shards both have a page 0 and an `img-0.jpeg`. Merging puts the document's own page indexes back,
-numbers images and tables again across the whole document (rewriting the markdown that
+Each shard is a sub-PDF, so the service numbers its images and tables as it does for a document
+(`img-0.jpeg`, `img-1.jpeg`, ... across the document): two shards both have an `img-0.jpeg`.
+Its pages are given the document's own indexes first (router/sharding.py, before the answer is
+cached as the page-range request it stands for). Merging orders the pages, numbers images and
+tables again across the whole document (rewriting the markdown that
 references them, in one pass per page so `img-1` -> `img-3` never meets `img-3` -> `img-5`),
 sums the usage, and lists the shards in `call_info.shards`.
 
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from router.errors import OCRRouterError
 from router.types import CallInfo, OCRPageObject, OCRResponse, ShardInfo
 
 # An id the service numbered ("img-0.jpeg", "tbl-3.md"): renumbered across the document.
@@ -27,10 +29,11 @@ _NUMBERED_ID = re.compile(r"^(?P<stem>\D*?)(?P<number>\d+)(?P<suffix>\.[A-Za-z0-
 
 @dataclass(frozen=True)
 class ShardOutcome:
-    """One shard's answer (pages numbered from 0 in the shard), or None when it failed."""
+    """One shard's answer (its pages with the document's indexes), or None and its `error`."""
 
     info: ShardInfo
     response: OCRResponse | None
+    error: OCRRouterError | None = None
 
 
 class _Ids:
@@ -69,7 +72,6 @@ def _rewrite_references(markdown: str, renamed: dict[str, str], dropped: set[str
 
 def _merged_page(
     page: OCRPageObject,
-    document_index: int,
     images: _Ids,
     tables: _Ids,
     image_limit: int | None,
@@ -89,7 +91,6 @@ def _merged_page(
         kept_tables.append(table.model_copy(update={"id": renamed[table.id]}))
     return page.model_copy(
         update={
-            "index": document_index,
             "images": kept_images,
             "tables": kept_tables,
             "markdown": _rewrite_references(page.markdown, renamed, dropped),
@@ -116,20 +117,19 @@ def merge_shards(
     latency_s: float,
     image_limit: int | None = None,
 ) -> OCRResponse:
-    """One answer from the shards' (at least one served). Pages come in the document's order
-    with its own indexes; a failed shard's pages are absent and its `ShardInfo` carries the
-    error (`call_info.missing`). Each served answer must hold its shard's pages, numbered from
-    0 in the shard (the sharding module checks it)."""
+    """One answer from the shards' (at least one served). Pages come in the document's order;
+    a failed shard's pages are absent and its `ShardInfo` carries the error
+    (`call_info.missing`). Each served answer holds its shard's pages with the document's
+    indexes (the sharding module checks it)."""
     ordered = sorted(outcomes, key=lambda outcome: outcome.info.pages[0])
     served = [(o.info, o.response) for o in ordered if o.response is not None]
     if not served:
         raise ValueError("merging needs at least one served shard")
     images, tables = _Ids(), _Ids()
     pages = []
-    for info, response in served:
+    for _, response in served:
         for page in sorted(response.pages, key=lambda page: page.index):
-            document_index = info.pages[page.index]
-            pages.append(_merged_page(page, document_index, images, tables, image_limit))
+            pages.append(_merged_page(page, images, tables, image_limit))
     responses = [response for _, response in served]
     first_info, first = served[0]
     merged = OCRResponse.model_validate(

@@ -134,6 +134,10 @@ class RouterSettings(ConfigModel):
     # Exponential backoff with full jitter between attempts: first ceiling, and the largest.
     backoff_initial: float = Field(default=0.1, ge=0, allow_inf_nan=False)
     backoff_max: float = Field(default=5.0, ge=0, allow_inf_nan=False)
+    # A PDF with more pages than this is cut into shards served across deployments at once
+    # (router/sharding.py; extra `pdf`). None: a PDF is sharded only when no deployment can take
+    # it whole. Off by default: sharding needs the extra, and changes nothing a caller did not ask.
+    shard_pages: int | None = Field(default=None, ge=1)
     # Spending caps; none by default.
     budgets: list[BudgetSpec] = Field(default_factory=list)
     # Seed of the strategies' randomness; None: unpredictable (set it for reproducible tests).

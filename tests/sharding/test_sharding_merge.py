@@ -45,6 +45,8 @@ def outcome(
     if failed:
         return ShardOutcome(info, None)
     response = shard_answer(pages, **params)
+    for page in response.pages:  # as router/sharding.py hands it over: the document's indexes
+        page.index = pages[page.index]
     response.with_call_info(
         CallInfo(deployment, "mistral", "mistral-ocr-latest", 0.01, cost, len(pages), group="ocr")
     )

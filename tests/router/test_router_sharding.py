@@ -1,0 +1,242 @@
+"""Router.aocr shards long PDFs across deployments (router/sharding.py) and merges the answers."""
+
+from __future__ import annotations
+
+import base64
+import builtins
+from typing import Any
+
+import pytest
+from router_helpers import fleet
+
+from providers.fake import FakeProvider
+from providers.samples import make_pdf, make_png
+from router import Router
+from router import sharding as sharding_module
+from router.errors import InvalidRequestError, MissingExtraError, ServerError
+from router.pdf import count_pages
+from router.types import OCRResponse
+
+THIRTY = {"max_pages_per_request": 30}
+
+
+def upstream_pages(fake: FakeProvider) -> list[int]:
+    """The page count of each PDF the fake received."""
+    counts = []
+    for received in fake.requests:
+        uri = received.json["document"]["document_url"]
+        counts.append(count_pages(base64.b64decode(uri.split(",", 1)[1])))
+    return counts
+
+
+def assert_whole_document(response: OCRResponse, pages: int, title: str = "Sample") -> None:
+    assert [page.index for page in response.pages] == list(range(pages))
+    for page in response.pages:
+        # Page k of the answer is page k of the document: the fakes read each page's content.
+        assert f"The page shows: {title} Page {page.index + 1} of {pages}" in page.markdown
+
+
+def thirty_page_fleet() -> tuple[dict[str, FakeProvider], list[dict[str, Any]], Any]:
+    fakes = {
+        "az1": FakeProvider("azure_ai", latency=0.002),
+        "az2": FakeProvider("azure_ai", latency=0.002),
+        "vx": FakeProvider("vertex_ai", latency=0.002),
+    }
+    entries, transport = fleet(fakes, az1=THIRTY, az2=THIRTY, vx=THIRTY)
+    return fakes, entries, transport
+
+
+async def test_a_pdf_over_every_limit_is_sharded_to_fit() -> None:
+    """100 pages over a group whose deployments take 30: served, each request 30 pages or
+    fewer, pages 0-99 in order."""
+    fakes, entries, transport = thirty_page_fleet()
+    document = make_pdf(100)
+    async with Router(entries, transport=transport, seed=1) as router:
+        response = await router.aocr("ocr", document)
+        report = router.costs()
+    assert_whole_document(response, 100)
+    sent = [count for fake in fakes.values() for count in upstream_pages(fake)]
+    assert sorted(sent) == [10, 30, 30, 30]
+    assert response.usage_info.pages_processed == 100
+    assert response.usage_info.doc_size_bytes == len(document)
+    info = response.call_info
+    assert info is not None
+    assert [shard.page_range for shard in info.shards] == ["0-29", "30-59", "60-89", "90-99"]
+    assert {shard.deployment_id for shard in info.shards} <= set(fakes)
+    assert info.cost_usd == pytest.approx(report.total.usd)
+    assert info.cost_usd == pytest.approx(sum(shard.cost_usd or 0 for shard in info.shards))
+    assert info.pages == 100 and info.missing == ()
+    assert report.total.requests == 4 and report.total.pages == 100
+
+
+async def test_shards_spread_over_the_deployments() -> None:
+    fakes, entries, transport = thirty_page_fleet()
+    async with Router(entries, transport=transport, seed=3) as router:
+        response = await router.aocr("ocr", make_pdf(90), shard_pages=5)
+    assert_whole_document(response, 90)
+    assert all(fake.request_count > 0 for fake in fakes.values())
+    assert sum(transport.most_in_flight.values()) > 3  # shards ran at once
+
+
+async def test_shard_pages_setting_keyword_and_none() -> None:
+    fake = FakeProvider("mistral")
+    entries, transport = fleet({"m": fake})
+    async with Router(entries, transport=transport, shard_pages=10) as router:
+        response = await router.aocr("ocr", make_pdf(25))
+        assert upstream_pages(fake) == [10, 10, 5]
+        assert_whole_document(response, 25)
+        fake.reset()
+        await router.aocr("ocr", make_pdf(25), shard_pages=20)
+        assert sorted(upstream_pages(fake)) == [5, 20]
+        fake.reset()
+        # None: opt-in sharding off; the document fits Mistral whole.
+        unsharded = await router.aocr("ocr", make_pdf(25), shard_pages=None)
+        assert upstream_pages(fake) == [25]
+        assert unsharded.call_info is not None and unsharded.call_info.shards == ()
+        fake.reset()
+        await router.aocr("ocr", make_pdf(10))  # not longer than shard_pages
+        assert upstream_pages(fake) == [10]
+
+
+async def test_sharding_to_fit_stays_when_shard_pages_is_none() -> None:
+    fakes, entries, transport = thirty_page_fleet()
+    async with Router(entries, transport=transport) as router:
+        response = await router.aocr("ocr", make_pdf(40), shard_pages=None)
+    assert_whole_document(response, 40)
+    assert sorted(c for f in fakes.values() for c in upstream_pages(f)) == [10, 30]
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "10"])
+async def test_a_wrong_shard_pages_is_refused(bad: Any) -> None:
+    entries, transport = fleet({"m": FakeProvider("mistral")})
+    async with Router(entries, transport=transport) as router:
+        with pytest.raises(InvalidRequestError, match="shard_pages"):
+            await router.aocr("ocr", make_pdf(2), shard_pages=bad)
+
+
+async def test_pages_are_selected_before_sharding() -> None:
+    fake = FakeProvider("mistral")
+    entries, transport = fleet({"m": fake})
+    async with Router(entries, transport=transport) as router:
+        response = await router.aocr("ocr", make_pdf(50), pages="40,3,5-7", shard_pages=2)
+    assert sorted(upstream_pages(fake)) == [1, 2, 2]  # only the pages asked for were cut out
+    assert all("pages" not in received.json for received in fake.requests)
+    assert [page.index for page in response.pages] == [3, 5, 6, 7, 40]
+    for page in response.pages:
+        assert f"Page {page.index + 1} of 50" in page.markdown
+    assert response.usage_info.pages_processed == 5
+
+
+async def test_pages_past_the_end_when_sharding() -> None:
+    entries, transport = fleet({"m": FakeProvider("mistral")})
+    async with Router(entries, transport=transport) as router:
+        response = await router.aocr("ocr", make_pdf(5), pages=[3, 4, 9], shard_pages=1)
+        assert [page.index for page in response.pages] == [3, 4]  # as the service answers
+        with pytest.raises(InvalidRequestError, match="out of range"):
+            await router.aocr("ocr", make_pdf(5), pages=[7, 9], shard_pages=1)
+
+
+async def test_a_failed_shard_is_retried_alone_and_the_rest_is_kept() -> None:
+    failing = FakeProvider("azure_ai", script=["500"])  # its first request fails
+    fakes = {"bad": failing, "good": FakeProvider("azure_ai")}
+    entries, transport = fleet(fakes, bad=THIRTY, good=THIRTY)
+    async with Router(entries, transport=transport, seed=2) as router:
+        response = await router.aocr("ocr", make_pdf(60), shard_pages=10)
+    assert_whole_document(response, 60)
+    assert failing.outcomes["500"] == 1
+    assert sum(fake.request_count for fake in fakes.values()) == 6 + 1  # one shard sent twice
+    info = response.call_info
+    assert info is not None
+    retried = [shard for shard in info.shards if len(shard.attempts) == 2]
+    assert len(retried) == 1
+    assert retried[0].attempts[0].deployment_id == "bad"
+    assert retried[0].attempts[0].error is not None
+    assert retried[0].deployment_id == "good"
+
+
+def one_shard_failing_fleet() -> tuple[list[dict[str, Any]], Any]:
+    # The second shard sent fails; with num_retries=0 it has no other try.
+    return fleet({"m": FakeProvider("mistral", script=["ok", "500", "ok"])})
+
+
+async def test_a_shard_failing_after_its_retries_fails_the_request_naming_its_pages() -> None:
+    entries, transport = one_shard_failing_fleet()
+    async with Router(entries, transport=transport, num_retries=0) as router:
+        with pytest.raises(ServerError, match=r"pages \d+-\d+ \(a shard\) failed") as raised:
+            await router.aocr("ocr", make_pdf(30), shard_pages=10)
+    assert raised.value.status_code == 500
+
+
+async def test_partial_returns_the_pages_that_succeeded_and_names_the_missing() -> None:
+    entries, transport = one_shard_failing_fleet()
+    async with Router(entries, transport=transport, num_retries=0) as router:
+        response = await router.aocr("ocr", make_pdf(30), shard_pages=10, partial=True)
+    info = response.call_info
+    assert info is not None
+    assert len(info.missing) == 1
+    missing = info.missing[0]
+    assert missing.error is not None and "ServerError" in missing.error
+    assert len(missing.attempts) == 1 and missing.attempts[0].deployment_id == "m"
+    served = [page.index for page in response.pages]
+    assert served == [index for index in range(30) if index not in missing.pages]
+    assert len(served) == 20 and response.usage_info.pages_processed == 20
+
+
+async def test_at_most_a_bounded_number_of_shards_in_flight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sharding_module, "MAX_SHARDS_IN_FLIGHT", 2)
+    fakes = {name: FakeProvider("mistral", latency=0.005) for name in ("a", "b", "c")}
+    entries, transport = fleet(fakes)
+    async with Router(entries, transport=transport) as router:
+        response = await router.aocr("ocr", make_pdf(40), shard_pages=4)
+    assert_whole_document(response, 40)
+    assert sum(transport.most_in_flight.values()) <= 2 * len(fakes)
+    assert max(transport.most_in_flight.values()) <= 2
+
+
+async def test_images_are_never_sharded() -> None:
+    fake = FakeProvider("mistral")
+    entries, transport = fleet({"m": fake})
+    async with Router(entries, transport=transport, shard_pages=1) as router:
+        response = await router.aocr("ocr", make_png())
+    assert fake.request_count == 1 and len(response.pages) == 1
+
+
+async def test_document_annotation_is_refused_when_the_document_does_not_fit() -> None:
+    fakes, entries, transport = thirty_page_fleet()
+    annotation = {"type": "json_schema", "json_schema": {"name": "doc", "schema": {}}}
+    async with Router(entries, transport=transport, shard_pages=5) as router:
+        with pytest.raises(InvalidRequestError, match="needs the whole document"):
+            await router.aocr("ocr", make_pdf(31), document_annotation_format=annotation)
+        # Opt-in sharding does not apply: the document goes whole where it fits.
+        await router.aocr("ocr", make_pdf(12), document_annotation_format=annotation)
+    assert sorted(c for f in fakes.values() for c in upstream_pages(f)) == [12]
+
+
+async def test_without_the_pdf_extra_the_error_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_import = builtins.__import__
+
+    def no_pypdf_for_the_router(name: str, globals: Any = None, *args: Any, **kwargs: Any) -> Any:
+        # Only the router's import fails: the fakes, in this process, still read PDFs.
+        if name == "pypdf" and (globals or {}).get("__name__") == "router.pdf":
+            raise ImportError("No module named 'pypdf'")
+        return real_import(name, globals, *args, **kwargs)
+
+    fakes, entries, transport = thirty_page_fleet()
+    monkeypatch.setattr(builtins, "__import__", no_pypdf_for_the_router)
+    async with Router(entries, transport=transport) as router:
+        with pytest.raises(MissingExtraError, match=r"ocr-router\[pdf\]"):
+            await router.aocr("ocr", make_pdf(40), shard_pages=10)
+        # Sharding not asked for and the pages not countable: sent whole, as before.
+        await router.aocr("ocr", make_pdf(3))
+    assert sum(fake.request_count for fake in fakes.values()) == 1
+
+
+def test_the_sync_api_shards_too() -> None:
+    fake = FakeProvider("mistral")
+    entries, transport = fleet({"m": fake})
+    with Router(entries, transport=transport) as router:
+        response = router.ocr("ocr", make_pdf(12), shard_pages=5)
+    assert_whole_document(response, 12)
+    assert upstream_pages(fake) == [5, 5, 2]
