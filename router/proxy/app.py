@@ -10,13 +10,14 @@ when keys are configured):
 
 - `POST /v1/ocr`, `POST /ocr`: Mistral's OCR request, `model` naming a model group; the answer
   is Mistral's OCR response with headers `x-ocr-router-deployment`, `x-ocr-router-group`,
-  `x-ocr-router-attempts`, `x-ocr-router-cost-usd` (absent when the price is unknown) and
-  `x-ocr-router-latency-ms`, and with a result cache `x-ocr-router-cache: hit|miss`
-  (`Cache-Control: no-cache` skips the lookup and stores the fresh answer; `no-store` bypasses
-  the cache both ways). Errors use Mistral's envelope (router/proxy/errors.py). Every answer,
-  errors included, carries `x-request-id`: the client's (its safe characters, at most 128) or a
-  new one; it names the request in the router's events, log lines and spans. With tracing on
-  (router/telemetry/tracing.py), a client's `traceparent` is continued.
+  `x-ocr-router-attempts`, `x-ocr-router-cost-usd` (absent when the price is unknown),
+  `x-ocr-router-latency-ms`, `x-ocr-router-shards` (how many shards a long PDF was cut into,
+  router/sharding.py; 1 when it went whole), and with a result cache `x-ocr-router-cache:
+  hit|miss` (`Cache-Control: no-cache` skips the lookup and stores the fresh answer; `no-store`
+  bypasses the cache both ways). Errors use Mistral's envelope (router/proxy/errors.py). Every
+  answer, errors included, carries `x-request-id`: the client's (its safe characters, at most
+  128) or a new one; it names the request in the router's events, log lines and spans. With
+  tracing on (router/telemetry/tracing.py), a client's `traceparent` is continued.
 - `GET /health/liveness`, `GET /health/readiness`, `GET /v1/models`, `GET /metrics`,
   `GET /openapi.json`.
 
@@ -396,6 +397,7 @@ def _call_headers(info: Any, model: str) -> dict[str, str]:
         "x-ocr-router-group": info.group or model,
         "x-ocr-router-attempts": str(len(info.attempts)),
         "x-ocr-router-latency-ms": f"{info.latency_s * 1000:.1f}",
+        "x-ocr-router-shards": str(len(info.shards) or 1),
     }
     if info.cost_usd is not None:
         headers["x-ocr-router-cost-usd"] = format(info.cost_usd, ".10g")

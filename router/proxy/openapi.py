@@ -91,6 +91,7 @@ _CALL_HEADERS = {
     "x-ocr-router-attempts": "attempts made, the successful one included",
     "x-ocr-router-cost-usd": "price of the call in USD (absent when unknown)",
     "x-ocr-router-latency-ms": "time the router spent on the request, in milliseconds",
+    "x-ocr-router-shards": "sub-PDFs a long PDF was cut into across deployments (1: sent whole)",
 }
 
 

@@ -4,6 +4,7 @@ say which deployment served, after how many attempts, at what cost."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -24,6 +25,7 @@ from proxy_helpers import (
 )
 
 from providers.fake import FakeProvider
+from providers.samples import make_pdf
 from router.config import load_config
 from router.proxy import create_app
 from router.router import Router
@@ -229,3 +231,23 @@ async def test_200_concurrent_requests_succeed_with_one_of_three_deployments_fai
     )
     assert metric_sum(metrics, "ocr_router_deployment_pages_total") == 200
     assert metric_sum(metrics, "ocr_router_deployment_cooldowns_total", deployment="broken") >= 1
+
+
+async def test_a_long_pdf_is_sharded_and_a_header_counts_the_shards(
+    start_proxy: ProxyStarter,
+) -> None:
+    fakes = {name: FakeProvider("mistral", api_key=PROVIDER_KEY) for name in ("a", "b")}
+    proxy = await start_proxy(fakes, shard_pages=10)
+    document = "data:application/pdf;base64," + base64.b64encode(make_pdf(25)).decode()
+    async with proxy.client() as client:
+        body = {"model": "ocr", "document": {"type": "document_url", "document_url": document}}
+        answer = await client.post("/v1/ocr", json=body, headers=BEARER)
+        short = {**body, "document": DOCUMENT}
+        whole = await client.post("/v1/ocr", json=short, headers=BEARER)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["x-ocr-router-shards"] == "3"
+    assert [page["index"] for page in answer.json()["pages"]] == list(range(25))
+    assert answer.json()["usage_info"]["pages_processed"] == 25
+    assert sum(fake.request_count for fake in fakes.values()) == 3 + 1
+    assert whole.headers["x-ocr-router-shards"] == "1"
