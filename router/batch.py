@@ -8,19 +8,20 @@ Design:
 
 - Inputs (`router.batch_inputs`): files, folders expanded to the files whose content is a
   document, and http(s) URLs, in a stable order; output names are unique and never an input's.
-- Two bounds, both `--concurrency` (default 4: enough to overlap the latency of a few
-  deployments, low enough not to trip a single key's rate limit on the first second): at most N
-  documents are open at once (read into memory, being split), and at most N requests are in
-  flight, over all documents. A batch of 10,000 files therefore never holds more than N of them.
-- Pages concurrently: a local PDF with more pages than `--pages-per-request` (default 8: a
-  request of a few pages comes back in seconds, and a long PDF spreads over every deployment
-  instead of waiting on one) is split into page-range requests for the same document (Mistral's
-  `pages` parameter), counted with pypdf when it is installed (without it, or for a PDF pypdf
-  cannot read, the document goes as one request). With `--pages`, the pages asked for are split
-  the same way. The chunks run concurrently within the request bound and are merged back in
-  page order into one response (pages sorted by index, `pages_processed` summed). A document
-  fails when any of its chunks fails (after the Router's own retries and fallbacks); its other
-  chunks are then cancelled, since their pages would be thrown away.
+- One bound, `--concurrency` (default 4: enough to overlap the latency of a few deployments,
+  low enough not to trip a single key's rate limit on the first second): at most N documents are
+  in flight at once (read into memory, being OCR'd). A batch of 10,000 files therefore never
+  holds more than N of them.
+- Pages concurrently: a PDF with more pages than `--shard-pages` (default 30: what every host
+  takes in one request, so any deployment can serve any shard, and a 600-page PDF spreads into
+  20 requests over the fleet) is sharded by the Router itself (router/sharding.py): cut into
+  sub-PDFs holding only their pages, served concurrently across deployments (at most
+  `router.sharding.MAX_SHARDS_IN_FLIGHT` per document, within each deployment's own limits) and
+  merged in page order. With `--pages`, only the pages asked for are cut out. Without the `pdf`
+  extra a PDF goes as one request (or, when no deployment can take it whole, fails saying which
+  extra to install). A document fails when any of its shards fails after the Router's own
+  retries and fallbacks; its other shards are then cancelled, since their pages would be thrown
+  away.
 - Results: `<stem>.md` (each page's markdown after a `<!-- page N -->` comment, N being the page
   index, 0-based like `--pages` and the response's `index`) or `<stem>.json` (the merged
   response's `to_wire()`), written atomically. Failures are listed with their typed error's
@@ -38,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import os
 import re
 import sys
@@ -59,7 +59,8 @@ from router.cli import Runner
 from router.cli.arguments import positive_int
 from router.errors import ConfigError, InvalidRequestError, OCRRouterError
 from router.mime import PDF, sniff_mime
-from router.types import OCRResponse, coerce_document, parse_page_spec
+from router.pdf import count_pages, pdf_available
+from router.types import CallInfo, OCRResponse, coerce_document, parse_page_spec
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -68,7 +69,7 @@ if TYPE_CHECKING:
     from router.router import Router
 
 DEFAULT_CONCURRENCY = 4  # see the module docstring
-DEFAULT_PAGES_PER_REQUEST = 8  # see the module docstring
+DEFAULT_SHARD_PAGES = 30  # see the module docstring
 DEFAULT_OUT_DIR = "ocr-output"
 CONFIG_ENV = "OCR_ROUTER_CONFIG"  # a config path, when --config is not given
 NOTHING_CONFIGURED = (
@@ -93,7 +94,7 @@ class BatchOptions:
     out_dir: Path = Path(DEFAULT_OUT_DIR)
     output_format: OutputFormat = "md"
     concurrency: int = DEFAULT_CONCURRENCY
-    pages_per_request: int = DEFAULT_PAGES_PER_REQUEST
+    shard_pages: int | None = DEFAULT_SHARD_PAGES  # None: shard only what fits nowhere whole
     mime_type: str | None = None  # for local files whose content does not show their type
 
 
@@ -147,49 +148,13 @@ class BatchResult:
 
 
 def count_pdf_pages(content: bytes) -> int | None:
-    """The PDF's page count, or None when pypdf is not installed or cannot read the file."""
-    try:
-        import pypdf
-    except ImportError:  # optional: without it a PDF is sent as one request
+    """The PDF's page count, or None without the `pdf` extra or for a file it cannot read."""
+    if not pdf_available():
         return None
     try:
-        return len(pypdf.PdfReader(io.BytesIO(content)).pages)
-    except Exception:  # pypdf raises many kinds for a damaged file; the provider will judge it
+        return count_pages(content)
+    except InvalidRequestError:  # damaged or encrypted: the provider will judge it
         return None
-
-
-def plan_chunks(
-    pages: list[int] | None, page_count: int | None, pages_per_request: int
-) -> list[list[int] | None]:
-    """The `pages` of each request for one document; `[None]` is one request for all pages."""
-    if pages is None:
-        if page_count is None or page_count <= pages_per_request:
-            return [None]
-        pages = list(range(page_count))
-    if len(pages) <= pages_per_request:
-        return [list(pages)]
-    return [
-        pages[start : start + pages_per_request]
-        for start in range(0, len(pages), pages_per_request)
-    ]
-
-
-def merge_responses(responses: Sequence[OCRResponse]) -> OCRResponse:
-    """One response from the chunks of a document: pages in index order, usage summed."""
-    if len(responses) == 1:
-        return responses[0]
-    wire = responses[0].to_wire()
-    pages = sorted(
-        (page for response in responses for page in response.pages), key=lambda p: p.index
-    )
-    wire["pages"] = [page.model_dump(mode="json") for page in pages]
-    wire["usage_info"]["pages_processed"] = sum(
-        response.usage_info.pages_processed for response in responses
-    )
-    annotated = [response.usage_info.pages_processed_annotation for response in responses]
-    if any(count is not None for count in annotated):
-        wire["usage_info"]["pages_processed_annotation"] = sum(count or 0 for count in annotated)
-    return OCRResponse.model_validate(wire)
 
 
 def render_markdown(response: OCRResponse) -> str:
@@ -261,8 +226,9 @@ class _Batch:
         self.router = router
         self.model = model
         self.options = options
-        self.open_documents = asyncio.Semaphore(options.concurrency)
-        self.requests_in_flight = asyncio.Semaphore(options.concurrency)
+        self.documents_in_flight = asyncio.Semaphore(options.concurrency)
+        # Opt-in sharding needs the `pdf` extra; without it a PDF goes whole, as it always did.
+        self.shard_pages = options.shard_pages if pdf_available() else None
         self.progress = progress
         self.task = task
         self.pages_done = 0
@@ -284,17 +250,16 @@ class _Batch:
 
     async def run(self, item: BatchInput) -> DocumentResult:
         result = DocumentResult(input=item)
-        async with self.open_documents:
+        async with self.documents_in_flight:
             try:
-                responses = await self._ocr(item, result)
-                merged = merge_responses(responses)
-                result.output = await asyncio.to_thread(self._write, item, merged)
+                response = await self._ocr(item, result)
+                result.output = await asyncio.to_thread(self._write, item, response)
             except Exception as error:  # every failure is reported per document, never a crash
                 result.error = describe_failure(error)
                 self.failed += 1
             else:
                 result.ok = True
-                result.pages = len(merged.pages)
+                result.pages = len(response.pages)
         self.finished.append(result)
         self._show(advance=1)
         self._log(result)
@@ -312,9 +277,8 @@ class _Batch:
         line = f"[{len(self.finished)}/{self.total}] {result.input.label}: {outcome}"
         self.log.print(Text(line), soft_wrap=True)
 
-    async def _ocr(self, item: BatchInput, result: DocumentResult) -> list[OCRResponse]:
+    async def _ocr(self, item: BatchInput, result: DocumentResult) -> OCRResponse:
         document: Any
-        page_count: int | None = None
         if item.url is not None:
             document = item.url
         else:
@@ -324,62 +288,42 @@ class _Batch:
             # The content's own type wins: a claim that contradicts it is refused anyway.
             mime_type = self.options.mime_type if sniffed is None else None
             try:
-                # Encoded once: every chunk of the document sends the same data URI.
                 document = coerce_document({"file": content, "mime_type": mime_type})
             except ValueError as error:
                 message = str(error).replace("pass mime_type=", "pass --mime-type")
                 raise InvalidRequestError(message, field="document") from None
-            if sniffed == PDF:
+            if sniffed == PDF and self.options.pages is not None:
                 page_count = await asyncio.to_thread(count_pdf_pages, content)
                 _check_pages(self.options.pages, page_count)
-        chunks = plan_chunks(self.options.pages, page_count, self.options.pages_per_request)
-        result.requests = len(chunks)
-        failed = asyncio.Event()
-        tasks = [asyncio.ensure_future(self._request(document, chunk, failed)) for chunk in chunks]
-        try:
-            responses = await asyncio.gather(*tasks)
-        except BaseException:
-            for task in tasks:  # the document failed: its other pages would be thrown away
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-        deployments: list[str] = []
-        cost: float | None = 0.0
-        for response in responses:
-            info = response.call_info
-            if info is None:
-                continue
-            served_by = f"{info.deployment_id} (cached)" if info.cached else info.deployment_id
-            if served_by not in deployments:
-                deployments.append(served_by)
-            if info.cached:
-                result.cached_pages += info.pages
-                result.saved_usd += info.saved_usd or 0.0
-            cost = None if cost is None or info.cost_usd is None else cost + info.cost_usd
-        result.deployments = tuple(deployments)
-        result.cost_usd = cost
-        return list(responses)
-
-    async def _request(
-        self, document: Any, pages: list[int] | None, failed: asyncio.Event
-    ) -> OCRResponse:
-        """One chunk; `failed` is set when any chunk of the same document fails."""
-        params: dict[str, Any] = {} if pages is None else {"pages": pages}
-        async with self.requests_in_flight:
-            # A chunk let in by a failed one's slot runs before the failure is seen by `_ocr`.
-            if failed.is_set():
-                raise asyncio.CancelledError
-            try:
-                response = await self.router.aocr(self.model, document, **params)
-            except BaseException:
-                failed.set()
-                raise
-        self.pages_done += len(response.pages)
+            del content
+        params: dict[str, Any] = {} if self.options.pages is None else {"pages": self.options.pages}
+        response = await self.router.aocr(
+            self.model, document, shard_pages=self.shard_pages, **params
+        )
         info = response.call_info
-        if info is not None and info.cost_usd is not None:
-            self.cost_usd += info.cost_usd
+        if info is not None:
+            self._account(info, result)
+        self.pages_done += len(response.pages)
         self._show()
         return response
+
+    def _account(self, info: CallInfo, result: DocumentResult) -> None:
+        """Who served the document (each shard's deployment), what it cost, what was cached."""
+        served = info.shards or (info,)
+        deployments: list[str] = []
+        for part in served:
+            deployment = part.deployment_id or "-"
+            served_by = f"{deployment} (cached)" if part.cached else deployment
+            if served_by not in deployments:
+                deployments.append(served_by)
+            if part.cached:
+                result.cached_pages += part.pages if isinstance(part, CallInfo) else len(part.pages)
+                result.saved_usd += part.saved_usd or 0.0
+        result.deployments = tuple(deployments)
+        result.requests = len(info.shards) or 1
+        result.cost_usd = info.cost_usd
+        if info.cost_usd is not None:
+            self.cost_usd += info.cost_usd
 
     def _write(self, item: BatchInput, response: OCRResponse) -> Path:
         return write_result(item, response, self.options)
@@ -587,6 +531,10 @@ def _mime_type(text: str) -> str:
 # -- the command --------------------------------------------------------------------------
 
 
+def _shard_pages(text: str) -> int | None:
+    return None if text.strip().lower() == "none" else positive_int(text)
+
+
 def _page_spec(text: str) -> list[int]:
     try:
         return parse_page_spec(text)
@@ -630,13 +578,18 @@ def install(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--concurrency",
         type=positive_int,
         default=DEFAULT_CONCURRENCY,
-        help="documents open and requests in flight at once (default: %(default)s)",
+        help="documents in flight at once (default: %(default)s)",
     )
     parser.add_argument(
-        "--pages-per-request",
-        type=positive_int,
-        default=DEFAULT_PAGES_PER_REQUEST,
-        help="split longer local PDFs into requests of this many pages (default: %(default)s)",
+        "--shard-pages",
+        "--pages-per-request",  # its name before the Router sharded PDFs itself
+        dest="shard_pages",
+        type=_shard_pages,
+        default=DEFAULT_SHARD_PAGES,
+        help=(
+            "cut longer PDFs into sub-PDFs of this many pages, served across deployments at "
+            "once; 'none': only PDFs no deployment can take whole (default: %(default)s)"
+        ),
     )
     parser.add_argument(
         "--skip-existing",
@@ -672,7 +625,7 @@ def _run_ocr(args: argparse.Namespace) -> int:
         out_dir=Path(args.out),
         output_format=args.format,
         concurrency=args.concurrency,
-        pages_per_request=args.pages_per_request,
+        shard_pages=args.shard_pages,
         mime_type=args.mime_type,
     )
     from router.batch_api_command import batch_api_options, run_batch_api

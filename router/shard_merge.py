@@ -16,7 +16,7 @@ it are dropped here, with their markdown references.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +110,12 @@ def _usage(responses: Sequence[OCRResponse], doc_size_bytes: int | None) -> dict
     return usage
 
 
+def _saved(served: Iterable[ShardInfo]) -> float | None:
+    """What the shards served from the result cache cost when first OCR'd (None: none was)."""
+    saved = [info.saved_usd or 0.0 for info in served if info.cached]
+    return sum(saved) if saved else None
+
+
 def merge_shards(
     outcomes: Sequence[ShardOutcome],
     *,
@@ -154,6 +160,8 @@ def merge_shards(
             attempts=tuple(attempt for o in ordered for attempt in o.info.attempts),
             group=first_call.group if first_call is not None else None,
             shards=tuple(o.info for o in ordered),
+            cached=all(info.cached for info, _ in served),
+            saved_usd=_saved(info for info, _ in served),
         )
     )
 

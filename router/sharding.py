@@ -365,6 +365,8 @@ class _ShardedRun:
                 attempts=info.attempts,
                 latency_s=info.latency_s,
                 cost_usd=info.cost_usd,
+                cached=info.cached,
+                saved_usd=info.saved_usd,
             ),
             response,
         )
@@ -395,7 +397,8 @@ class _ShardFailed(Exception):
         error = outcome.error
         assert error is not None
         pages = outcome.info.page_range
-        error.message = f"pages {pages} (a shard) failed: {error.message}"
+        # Appended: the message keeps its own start ("400 Bad Request") for who reads it.
+        error.message = f"{error.message} (the shard of pages {pages} failed)"
         error.args = (error.message,)
         self.error = error
 

@@ -464,6 +464,8 @@ class ShardInfo:
     latency_s: float
     cost_usd: float | None
     error: str | None = None  # why it failed (its last error), None for a served shard
+    cached: bool = False  # served from the result cache (as the page range it stands for)
+    saved_usd: float | None = None  # for a cached shard: what its first call cost
 
     @property
     def page_range(self) -> str:

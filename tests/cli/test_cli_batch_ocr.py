@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -17,9 +18,10 @@ import yaml
 
 from providers.fake import FakeProvider
 from providers.samples import make_pdf, make_png
-from router.batch import BatchOptions, plan_chunks, run_batch
+from router.batch import BatchOptions, run_batch
 from router.batch_inputs import assign_outputs, discover_inputs
 from router.cli import main
+from router.pdf import count_pages
 from router.router import Router
 from router.types import OCRResponse
 
@@ -36,7 +38,10 @@ FAST_FAILURE_SETTINGS = {
     "cooldown_time": 30,
 }
 PAGE_MARKER = re.compile(r"<!-- page (\d+) -->")
-FAKE_PAGE_TEXT = re.compile(r"Fake OCR text of page index (\d+)")
+# What the fake read on a PDF page itself ("Page 3 of 6", 1-based): a shard's answer numbers its
+# pages from 0 in the sub-PDF, the page's own text tells which page of the document it is.
+FAKE_PAGE_TEXT = re.compile(r"The page shows: .*?Page (\d+) of \d+")
+FAKE_PAGE_INDEX = re.compile(r"Fake OCR text of page index (\d+)")  # an image's one page
 
 
 def make_sample_folder(root: Path) -> dict[str, int]:
@@ -89,7 +94,11 @@ def azure_deployment(base_url: str, key: str = AZURE_KEY) -> dict[str, Any]:
 
 def page_order(markdown: str) -> list[int]:
     markers = [int(index) for index in PAGE_MARKER.findall(markdown)]
-    assert markers == [int(index) for index in FAKE_PAGE_TEXT.findall(markdown)]
+    shown = []
+    for section in PAGE_MARKER.split(markdown)[2::2]:
+        text = FAKE_PAGE_TEXT.search(section)
+        shown.append(int(text[1]) - 1 if text else int(FAKE_PAGE_INDEX.findall(section)[0]))
+    assert markers == shown
     return markers
 
 
@@ -158,15 +167,27 @@ def test_json_results_are_spec_conformant_ocr_responses(
     assert len(written["report-07.json"]["pages"]) == pages["report-07.pdf"] == 11
 
 
-async def test_big_pdf_is_split_into_page_ranges_and_merged_back_in_order(
+def sent_page_counts(fake: FakeProvider) -> list[int]:
+    """The page count of each sub-PDF the fake received (none asks for `pages`)."""
+    counts = []
+    for request in fake.requests:
+        assert "pages" not in request.json
+        uri = request.json["document"]["document_url"]
+        counts.append(count_pages(base64.b64decode(uri.split(",", 1)[1])))
+    return sorted(counts)
+
+
+async def test_big_pdf_is_sharded_into_sub_pdfs_and_merged_back_in_order(
     tmp_path: Path, fake_server: Any
 ) -> None:
-    # Random latencies: the chunks come back out of order, the result must not.
+    """Changed on purpose with sharding: the command used to send the whole PDF once per page
+    range (`pages`); the Router now sends sub-PDFs holding only their pages."""
+    # Random latencies: the shards come back out of order, the result must not.
     fake = FakeProvider("mistral", api_key=MISTRAL_KEY, latency=(0, 0.02), seed=11)
     url = await fake_server(fake)
     (tmp_path / "big.pdf").write_bytes(make_pdf(23))
     found, _ = discover_inputs([str(tmp_path / "big.pdf")])
-    options = BatchOptions(out_dir=tmp_path / "out", pages_per_request=5, concurrency=4)
+    options = BatchOptions(out_dir=tmp_path / "out", shard_pages=5, concurrency=4)
     inputs = assign_outputs(found, options.out_dir, ".md")
 
     async with Router([mistral_deployment(url)]) as router:
@@ -174,9 +195,10 @@ async def test_big_pdf_is_split_into_page_ranges_and_merged_back_in_order(
 
     (document,) = result.documents
     assert document.ok and document.pages == 23 and document.requests == 5
-    asked = sorted(request.json["pages"] for request in fake.requests if request.json)
-    assert asked == [list(range(start, min(start + 5, 23))) for start in range(0, 23, 5)]
-    assert page_order((options.out_dir / "big.md").read_text(encoding="utf-8")) == list(range(23))
+    assert sent_page_counts(fake) == [3, 5, 5, 5, 5]
+    markdown = (options.out_dir / "big.md").read_text(encoding="utf-8")
+    assert page_order(markdown) == list(range(23))
+    assert "Sample Page 23 of 23" in markdown.split("<!-- page 22 -->")[1]
     assert document.cost_usd == pytest.approx(23 * 0.004)  # Mistral's list price per page
 
 
@@ -187,7 +209,7 @@ async def test_a_failed_chunk_fails_its_document_and_writes_nothing(
     url = await fake_server(fake)
     (tmp_path / "big.pdf").write_bytes(make_pdf(12))
     found, _ = discover_inputs([str(tmp_path / "big.pdf")])
-    options = BatchOptions(out_dir=tmp_path / "out", pages_per_request=4, concurrency=1)
+    options = BatchOptions(out_dir=tmp_path / "out", shard_pages=4, concurrency=1)
 
     async with Router([mistral_deployment(url)]) as router:
         result = await run_batch(
@@ -201,7 +223,7 @@ async def test_a_failed_chunk_fails_its_document_and_writes_nothing(
     assert document.error.startswith("BadRequestError: [ocr/mistral/mistral-ocr-latest#")
     assert "] 400 Bad Request" in document.error and "(400)" not in document.error
     assert list(options.out_dir.iterdir()) == []
-    assert fake.request_count == 2  # the third chunk was never sent
+    assert fake.request_count <= 3  # no shard sent twice: a 400 is not retried
 
 
 def test_pages_option_selects_the_same_pages_of_every_document(
@@ -224,7 +246,7 @@ def test_pages_option_selects_the_same_pages_of_every_document(
             str(out),
             "--pages",
             "0,2-4",
-            "--pages-per-request",
+            "--shard-pages",
             "2",
         ]
     )
@@ -232,12 +254,8 @@ def test_pages_option_selects_the_same_pages_of_every_document(
     assert code == 0
     for name in ("one.md", "two.md"):
         assert page_order((out / name).read_text(encoding="utf-8")) == [0, 2, 3, 4]
-    assert sorted(request.json["pages"] for request in mistral.requests if request.json) == [
-        [0, 2],
-        [0, 2],
-        [3, 4],
-        [3, 4],
-    ]
+    # Only the pages asked for were cut out: two sub-PDFs of 2 pages per document.
+    assert sent_page_counts(mistral) == [2, 2, 2, 2]
 
 
 def test_all_providers_failing_exits_1_naming_each_document_and_why(
@@ -404,11 +422,20 @@ def test_output_names_are_unique_and_never_an_input(tmp_path: Path) -> None:
     assert inputs[2].url == "https://example.com/scans/A.pdf?v=2"
 
 
-def test_chunks_cover_the_pages_asked_for_in_order() -> None:
-    assert plan_chunks(None, None, 8) == [None]
-    assert plan_chunks(None, 8, 8) == [None]
-    assert plan_chunks(None, 9, 4) == [[0, 1, 2, 3], [4, 5, 6, 7], [8]]
-    assert plan_chunks([5, 1, 7], None, 2) == [[5, 1], [7]]
+def test_the_old_option_name_still_works_and_none_turns_opt_in_sharding_off(
+    tmp_path: Path, two_fakes: tuple[FakeProvider, str, FakeProvider, str]
+) -> None:
+    mistral, mistral_url, _, _ = two_fakes
+    (tmp_path / "one.pdf").write_bytes(make_pdf(6))
+    config = write_config(tmp_path / "router.yaml", [mistral_deployment(mistral_url)])
+    for option, value, sent in (
+        ("--pages-per-request", "4", [2, 4]),
+        ("--shard-pages", "none", [6]),
+    ):
+        mistral.reset()
+        arguments = [str(tmp_path / "one.pdf"), "--config", config, "--out", str(tmp_path / "o")]
+        assert main(["ocr", *arguments, option, value]) == 0
+        assert sent_page_counts(mistral) == sent
 
 
 def test_the_command_runs_as_a_process_with_clean_output(tmp_path: Path) -> None:

@@ -162,7 +162,7 @@ def one_shard_failing_fleet() -> tuple[list[dict[str, Any]], Any]:
 async def test_a_shard_failing_after_its_retries_fails_the_request_naming_its_pages() -> None:
     entries, transport = one_shard_failing_fleet()
     async with Router(entries, transport=transport, num_retries=0) as router:
-        with pytest.raises(ServerError, match=r"pages \d+-\d+ \(a shard\) failed") as raised:
+        with pytest.raises(ServerError, match=r"the shard of pages \d+-\d+ failed") as raised:
             await router.aocr("ocr", make_pdf(30), shard_pages=10)
     assert raised.value.status_code == 500
 
