@@ -13,7 +13,7 @@ import contextlib
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rich.console import Console
@@ -21,6 +21,7 @@ from rich.live import Live
 from rich.text import Text
 
 from router.demo.display import Snapshot, live_table, status_line, summary_table, totals_text
+from router.demo.long_document import ShardedRun, describe, shard_long_document
 from router.demo.scenario import (
     GROUP,
     Clock,
@@ -104,6 +105,7 @@ class DemoSummary:
     request_failures: dict[str, int] = field(default_factory=dict)
     outage: tuple[str, Outage] | None = None
     explanation: tuple[str, ...] = ()
+    sharded: ShardedRun | None = None  # the long PDF sent at the end (router/demo/long_document.py)
 
     @property
     def success_rate(self) -> float:
@@ -155,7 +157,13 @@ async def run_demo(
         with showing(console, snapshot, live):
             await _stream(router, samples, tally, options, stop)
         elapsed = clock.elapsed() or 0.0
+        sharded = None
+        if not stop.stop.is_set():
+            sharded = await shard_long_document(
+                model_list, router_settings(options), 2 * options.request_timeout_s
+            )
     summary = summarise(tally, troubles, elapsed, stop.stop.is_set(), outage_of(deployments))
+    summary = replace(summary, sharded=sharded)
     print_summary(console, summary, tally, troubles)
     return summary
 
@@ -432,6 +440,10 @@ def print_summary(
     console.print()
     for sentence in summary.explanation:
         _prose(console, sentence)
+    if not summary.interrupted:
+        console.print()
+        for sentence in describe(summary.sharded):
+            _prose(console, sentence)
 
 
 __all__ = [

@@ -83,6 +83,12 @@ async def test_short_demo_accounts_for_every_request_and_fails_over() -> None:
     assert "Summary" in text
     assert f"{outage_deployment} had an outage" in text
     assert not summary.interrupted
+    # The last act: a long PDF sharded across the fleet, whole and in order.
+    sharded = summary.sharded
+    assert sharded is not None and sharded.error is None
+    assert sharded.shards == 12 and sharded.pages == 120 and sharded.in_order
+    assert sum(sharded.by_deployment.values()) == 12 and len(sharded.by_deployment) >= 2
+    assert "A 120-page PDF, sharded into 12 sub-PDFs" in text
 
 
 @pytest.mark.parametrize("width", [80, 120])
