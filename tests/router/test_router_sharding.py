@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import builtins
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -240,3 +242,59 @@ def test_the_sync_api_shards_too() -> None:
         response = router.ocr("ocr", make_pdf(12), shard_pages=5)
     assert_whole_document(response, 12)
     assert upstream_pages(fake) == [5, 5, 2]
+
+
+@contextlib.asynccontextmanager
+async def serving_document(content: bytes) -> AsyncIterator[tuple[str, list[int]]]:
+    """An HTTP server on 127.0.0.1 answering GET /long.pdf; yields its URL and a hit counter."""
+    from aiohttp import web
+
+    hits: list[int] = []
+
+    async def document(_: web.Request) -> web.Response:
+        hits.append(1)
+        return web.Response(body=content, content_type="application/pdf")
+
+    app = web.Application()
+    app.router.add_get("/long.pdf", document)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}/long.pdf", hits
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_remote_pdf_that_must_be_sharded_is_downloaded_once(fake_server: Any) -> None:
+    fakes = [FakeProvider("azure_ai", api_key="k"), FakeProvider("azure_ai", api_key="k")]
+    entries = [
+        {
+            "model_name": "ocr",
+            "model": "azure_ai/mistral-document-ai-2505",
+            "id": f"az{number}",
+            "api_base": await fake_server(fake),
+            "api_key": "k",
+            "allow_private_document_urls": True,  # the document is served on 127.0.0.1
+            **THIRTY,
+        }
+        for number, fake in enumerate(fakes)
+    ]
+    async with serving_document(make_pdf(70)) as (url, hits), Router(entries) as router:
+        response = await router.aocr("ocr", url)
+    assert hits == [1]  # once for the request, not once per shard or attempt
+    assert_whole_document(response, 70)
+    assert sorted(c for fake in fakes for c in upstream_pages(fake)) == [10, 30, 30]
+    assert response.usage_info.doc_size_bytes == len(make_pdf(70))
+
+
+async def test_a_remote_url_a_mistral_deployment_fetches_is_passed_through() -> None:
+    fake = FakeProvider("mistral", default_page_count=3)
+    entries, transport = fleet({"m": fake})
+    async with Router(entries, transport=transport, shard_pages=1) as router:
+        response = await router.aocr("ocr", "https://example.com/long.pdf")
+    assert fake.requests[0].json["document"]["document_url"] == "https://example.com/long.pdf"
+    assert len(response.pages) == 3 and response.call_info is not None
+    assert response.call_info.shards == ()
