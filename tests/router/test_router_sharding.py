@@ -298,3 +298,29 @@ async def test_a_remote_url_a_mistral_deployment_fetches_is_passed_through() -> 
     assert fake.requests[0].json["document"]["document_url"] == "https://example.com/long.pdf"
     assert len(response.pages) == 3 and response.call_info is not None
     assert response.call_info.shards == ()
+
+
+async def test_shards_are_cached_one_by_one_so_a_retry_pays_only_for_what_failed() -> None:
+    fake = FakeProvider("mistral", script=["ok", "500", "ok"])  # the second shard fails
+    entries, transport = fleet({"m": fake})
+    document = make_pdf(30)
+    async with Router(entries, transport=transport, num_retries=0, cache="memory") as router:
+        first = await router.aocr("ocr", document, shard_pages=10, partial=True)
+        assert first.call_info is not None and len(first.call_info.missing) == 1
+        assert fake.request_count == 3
+        again = await router.aocr("ocr", document, shard_pages=10)
+        assert fake.request_count == 4  # only the shard that failed went upstream
+        assert_whole_document(again, 30)
+        info = again.call_info
+        assert info is not None
+        assert sorted(shard.cached for shard in info.shards) == [False, True, True]
+        assert not info.cached
+        # A shard is stored as the page range of the whole document it stands for.
+        range_request = await router.aocr("ocr", document, pages=list(range(10, 20)))
+        assert fake.request_count == 4
+        assert range_request.call_info is not None and range_request.call_info.cached
+        assert [page.index for page in range_request.pages] == list(range(10, 20))
+        whole_again = await router.aocr("ocr", document, shard_pages=10)
+        assert fake.request_count == 4
+        assert whole_again.call_info is not None and whole_again.call_info.cached
+        assert whole_again.call_info.cost_usd == 0.0
