@@ -91,11 +91,14 @@ class _Limit:
 
 
 def _limit(deployment: Deployment) -> _Limit:
-    return _Limit(deployment.max_pages_per_request or MAX_PAGES_PER_REQUEST, None)
+    """Its pages and document bytes per request (router/capabilities.py, its own settings
+    first); a body limit (Vertex) is turned into the document bytes that fit it as base64."""
+    limits = deployment.request_limits
+    return _Limit(limits.max_pages, limits.max_document_bytes)
 
 
 def _fetches_urls(deployment: Deployment) -> bool:
-    return deployment.provider_name == "mistral"
+    return deployment.info.fetches_urls
 
 
 def _fits(limit: _Limit, pages: int, size: int) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import builtins
 import contextlib
+import io
+import zipfile
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -324,3 +326,50 @@ async def test_shards_are_cached_one_by_one_so_a_retry_pays_only_for_what_failed
         assert fake.request_count == 4
         assert whole_again.call_info is not None and whole_again.call_info.cached
         assert whole_again.call_info.cost_usd == 0.0
+
+
+def sent_sizes(fake: FakeProvider) -> list[int]:
+    return [
+        len(base64.b64decode(r.json["document"]["document_url"].split(",", 1)[1]))
+        for r in fake.requests
+    ]
+
+
+async def test_a_shard_too_heavy_for_every_deployment_is_halved_until_it_fits() -> None:
+    limit = 200_000  # bytes of document per request
+    fakes = {"vx1": FakeProvider("vertex_ai"), "vx2": FakeProvider("vertex_ai")}
+    small = {"max_document_bytes": limit}
+    entries, transport = fleet(fakes, vx1=small, vx2=small)
+    document = make_pdf(40, image_bytes=10_000)  # about 400 KB: 30 pages weigh 300 KB
+    async with Router(entries, transport=transport) as router:
+        response = await router.aocr("ocr", document)
+    assert_whole_document(response, 40)
+    sizes = [size for fake in fakes.values() for size in sent_sizes(fake)]
+    assert max(sizes) <= limit
+    assert sorted(c for f in fakes.values() for c in upstream_pages(f)) == [10, 15, 15]
+
+
+async def test_a_single_page_over_every_byte_limit_is_a_clear_error() -> None:
+    entries, transport = fleet({"vx": FakeProvider("vertex_ai")}, vx={"max_document_bytes": 5_000})
+    async with Router(entries, transport=transport) as router:
+        with pytest.raises(InvalidRequestError, match=r"page \d+ alone is .* over every"):
+            await router.aocr("ocr", make_pdf(3, image_bytes=20_000))
+
+
+def docx(size: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>" + "x" * size)
+    return buffer.getvalue()
+
+
+async def test_docx_over_every_limit_is_refused_saying_it_cannot_be_sharded() -> None:
+    fakes = {"az": FakeProvider("azure_ai")}
+    entries, transport = fleet(fakes, az={"max_document_bytes": 1_000})
+    async with Router(entries, transport=transport) as router:
+        with pytest.raises(InvalidRequestError, match="only PDFs can be sharded") as raised:
+            await router.aocr("ocr", docx(50_000))
+        await router.aocr("ocr", docx(10))  # one that fits goes as always
+    assert "DOCX document" in str(raised.value)
+    assert fakes["az"].request_count == 1
