@@ -37,7 +37,6 @@ answer holds the pages that succeeded and `call_info.missing` names the missing 
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -59,6 +58,7 @@ from router.types import (
     OCRRequest,
     OCRResponse,
     ShardInfo,
+    built_document,
     page_ranges,
 )
 
@@ -325,14 +325,11 @@ class _ShardedRun:
 
     async def _send(self, pages: list[int], sub_pdf: bytes) -> ShardOutcome:
         router = self._router
-        uri = "data:application/pdf;base64," + base64.b64encode(sub_pdf).decode("ascii")
-        del sub_pdf
         original = self._request.document
         assert isinstance(original, DocumentURLChunk)
-        # Built here from bytes just cut: a valid URI, not validated again over its megabytes.
-        document = DocumentURLChunk.model_construct(
-            document_url=uri, document_name=original.document_name
-        )
+        # Built from bytes just cut: checked from the bytes, not validated again over the URI.
+        document = built_document(sub_pdf, PDF, like=original)
+        del sub_pdf
         shard_request = self._request.with_document(document)
         shard_request.pages = None
         job = router._new_job(

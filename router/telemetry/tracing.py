@@ -114,7 +114,7 @@ def record_event(parent: Span, event: RouterEvent) -> None:
     if found is None:
         return
     if event.kind in ("success", "failure"):
-        _attempt_span(found, parent, event)
+        _attempt_span(found, _innermost(parent), event)
     elif event.kind == "retry":
         parent.add_event(
             "ocr_router.retry",
@@ -137,6 +137,16 @@ def record_event(parent: Span, event: RouterEvent) -> None:
                 }
             ),
         )
+
+
+def _innermost(request_span: Span) -> Span:
+    """The current span when it belongs to the request's trace (a shard's span, while the
+    router serves that shard: its attempts are its children), else the request's span."""
+    from opentelemetry import trace
+
+    current = trace.get_current_span()
+    same_trace = current.get_span_context().trace_id == request_span.get_span_context().trace_id
+    return current if current.get_span_context().is_valid and same_trace else request_span
 
 
 def _attempt_span(found: Tracer, parent: Span, event: RouterEvent) -> None:

@@ -373,3 +373,23 @@ async def test_docx_over_every_limit_is_refused_saying_it_cannot_be_sharded() ->
         await router.aocr("ocr", docx(10))  # one that fits goes as always
     assert "DOCX document" in str(raised.value)
     assert fakes["az"].request_count == 1
+
+
+async def test_a_sharded_request_is_one_span_with_a_child_per_shard(spans: Any) -> None:
+    entries, transport = fleet({"m": FakeProvider("mistral")})
+    async with Router(entries, transport=transport) as router:
+        await router.aocr("ocr", make_pdf(25), shard_pages=10)
+    finished = spans.get_finished_spans()
+    (request,) = [span for span in finished if span.name == "ocr_router.request"]
+    shards = sorted(
+        (span for span in finished if span.name == "ocr_router.shard"),
+        key=lambda span: span.attributes["ocr_router.shard.index"],
+    )
+    attempts = [span for span in finished if span.name == "ocr_router.attempt"]
+    assert [
+        (s.attributes["ocr_router.shard.first_page"], s.attributes["ocr_router.shard.last_page"])
+        for s in shards
+    ] == [(0, 9), (10, 19), (20, 24)]
+    assert all(s.attributes["ocr_router.shard.count"] == 3 for s in shards)
+    assert all(shard.parent.span_id == request.context.span_id for shard in shards)
+    assert sorted(a.parent.span_id for a in attempts) == sorted(s.context.span_id for s in shards)
