@@ -201,7 +201,7 @@ def report(result: dict[str, Any]) -> str:
         [f"Router.aocr, shard_pages={result['shard_pages']}", result["sharded_s"], ""],
         [f"ocr-router ocr --shard-pages {result['shard_pages']}", result["command_s"], ""],
         ["sharded / whole speed-up (x), target >= 4", speedup, _met(speedup >= 4)],
-        ["bytes sent / document as base64, target <= 1.2", sent, _met(sent <= 1.2)],
+        ["bytes sent / document as base64, target <= 1.2", f"{sent:.4f}", _met(sent <= 1.2)],
         ["command / Router sharded time, target <= 1.2", command, _met(command <= 1.2)],
         [
             "100 pages over 30-page deployments: requests, largest, in order",
