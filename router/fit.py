@@ -48,7 +48,18 @@ class RequestFacts:
 def request_facts(request: OCRRequest, *, count_pages: bool = True) -> RequestFacts:
     """The facts of `request`, computed once (a PDF's pages are counted without decoding it
     whole, `router.pdf_pages`, and only with `count_pages`: a router whose every deployment
-    takes any page count need not know it)."""
+    takes any page count need not know it). Kept in `request.memo`: sharding looks at them
+    before routing does (router/sharding.py), and a PDF's pages are counted once."""
+    key = ("request_facts", count_pages)
+    memo = request.memo()
+    facts = memo.get(key)
+    if facts is None:
+        facts = memo[key] = _facts(request, count_pages)
+    assert isinstance(facts, RequestFacts)
+    return facts
+
+
+def _facts(request: OCRRequest, count_pages: bool) -> RequestFacts:
     fields = frozenset(name for name in OPTIONAL_FIELDS if getattr(request, name) is not None)
     if isinstance(request.document, FileChunk):
         return RequestFacts(_asked_pages(request), None, None, "file", fields)

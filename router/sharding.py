@@ -41,12 +41,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from providers.download import inline_remote_document
 from router.errors import (
     InvalidRequestError,
     InvalidResponseError,
     MissingExtraError,
     OCRRouterError,
 )
+from router.fit import request_facts
 from router.mime import DOCX, PDF, PPTX, parse_data_uri
 from router.pdf import PdfPages
 from router.shard_merge import ShardOutcome, merge_shards
@@ -197,17 +199,25 @@ def _decoded_size(url: str) -> int:
 def _need_to_open(
     request: OCRRequest, limits: Sequence[_Limit], size: int, shard_pages: int | None
 ) -> Literal["no", "maybe", "yes"]:
-    """Whether the PDF must be opened (its pages counted) to decide: "no" when it surely fits
-    a deployment whole and sharding was not asked for (the usual request costs nothing here);
-    "maybe" when only its page count can tell; "yes" when it is asked for or surely needed."""
-    if shard_pages is not None:
-        return "yes"
+    """Whether the PDF must be opened (pypdf) to decide: "no" when it surely fits a deployment
+    whole and sharding was not asked for, "yes" when sharding is asked for or surely needed,
+    "maybe" when its pages could not be told without opening it.
+
+    The pages come from routing's own count (`router.fit.request_facts`: a scan of the bytes,
+    no parsing, kept on the request so routing does not count again); a PDF that surely fits
+    costs nothing more here."""
     if not any(_fits(limit, 1, size) for limit in limits):
         return "yes"  # over every byte limit
-    asked = request.page_indexes
-    # Without `pages=`, the document may hold up to Mistral's 1,000 pages.
-    pages = len(asked) if asked else MAX_PAGES_PER_REQUEST
-    return "no" if any(_fits(limit, pages, size) for limit in limits) else "maybe"
+    if shard_pages is None and max(limit.pages for limit in limits) >= MAX_PAGES_PER_REQUEST:
+        asked = request.page_indexes
+        if asked is not None and any(_fits(limit, len(asked), size) for limit in limits):
+            return "no"
+    pages = request_facts(request).pages
+    if pages is None:
+        return "yes" if shard_pages is not None else "maybe"
+    if shard_pages is not None and pages > shard_pages:
+        return "yes"
+    return "no" if any(_fits(limit, pages, size) for limit in limits) else "yes"
 
 
 def _selected_pages(request: OCRRequest, page_count: int) -> list[int]:
@@ -232,7 +242,11 @@ async def _downloaded(
     plan's first deployment (each needs documents inline here: none fetches URLs itself)."""
     provider = deployments[0].provider
     client = router._client_for_running_loop()
-    return await provider.prepare(request, client)
+    # Not `provider.prepare`: it also holds the download to that host's limits, and a document
+    # that must be sharded is past them by definition. The guard is the same (its settings, and
+    # the resolver tests give it).
+    resolver = getattr(provider, "_resolver", None)
+    return await inline_remote_document(request, client, provider.settings, resolver=resolver)
 
 
 class _ShardedRun:

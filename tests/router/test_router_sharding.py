@@ -230,9 +230,12 @@ async def test_without_the_pdf_extra_the_error_names_it(monkeypatch: pytest.Monk
     fakes, entries, transport = thirty_page_fleet()
     monkeypatch.setattr(builtins, "__import__", no_pypdf_for_the_router)
     async with Router(entries, transport=transport) as router:
+        # Over every deployment's 30 pages (counted without pypdf): it must be sharded.
         with pytest.raises(MissingExtraError, match=r"ocr-router\[pdf\]"):
-            await router.aocr("ocr", make_pdf(40), shard_pages=10)
-        # Sharding not asked for and the pages not countable: sent whole, as before.
+            await router.aocr("ocr", make_pdf(40))
+        with pytest.raises(MissingExtraError, match=r"ocr-router\[pdf\]"):
+            await router.aocr("ocr", make_pdf(12), shard_pages=10)
+        # A document that fits, sharding not asked for: served as before, without the extra.
         await router.aocr("ocr", make_pdf(3))
     assert sum(fake.request_count for fake in fakes.values()) == 1
 
