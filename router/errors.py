@@ -20,6 +20,18 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
 
+# An error names the first few problems and counts the rest, and echoes a caller's name only in
+# part: a million unknown keys, or one key of a megabyte, must not make a huge error.
+MAX_LISTED_PROBLEMS = 10
+MAX_ECHOED_CHARS = 64
+
+
+def echoed(text: Any) -> str:
+    """`text` as an error may quote it: at most `MAX_ECHOED_CHARS` characters."""
+    shown = str(text)
+    return shown if len(shown) <= MAX_ECHOED_CHARS else shown[: MAX_ECHOED_CHARS - 1] + "…"
+
+
 class Cooldown(enum.Enum):
     """How an error cools the deployment that produced it."""
 
@@ -108,11 +120,11 @@ class InvalidRequestError(BadRequestError, ValueError):
         problems: list[dict[str, Any]] = []
         lines: list[str] = []
         items = _relevant(error.errors(include_url=False, include_input=False))
-        for item in items:
+        for item in items[:MAX_LISTED_PROBLEMS]:
             if item["type"] == "extra_forbidden":
                 # The last part is the caller's own unknown name ("str", "a[0]"...): keep it.
                 *path, unknown = item["loc"]
-                item["loc"] = [*_clean_location(path), unknown]
+                item["loc"] = [*_clean_location(path), echoed(unknown)]
             else:
                 item["loc"] = _clean_location(item["loc"])
             location = ".".join(str(part) for part in item["loc"]) or "request"
@@ -125,6 +137,8 @@ class InvalidRequestError(BadRequestError, ValueError):
                 message = str(item["msg"]).removeprefix("Value error, ")
             problems.append({"loc": list(item["loc"]), "msg": message, "type": item["type"]})
             lines.append(f"{location}: {message}")
+        if len(items) > MAX_LISTED_PROBLEMS:
+            lines.append(f"and {len(items) - MAX_LISTED_PROBLEMS} more problems")
         return cls("invalid OCR request: " + "; ".join(lines), errors=problems)
 
 
@@ -379,6 +393,11 @@ def error_from_response(
     secrets: Iterable[str | None] = (),
 ) -> OCRRouterError:
     """The typed error for a provider's non-2xx answer."""
+    secrets = tuple(secrets)
+    if body:
+        # Scrubbed before the message is cut to length: a key cut in half is not found after.
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        body = scrub(text, secrets)
     message, upstream_request_id = describe_error_body(body)
     error_class = error_class_for_status(status)
     return error_class(
@@ -413,6 +432,7 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsafeDocumentURLError",
     "describe_error_body",
+    "echoed",
     "error_from_response",
     "parse_retry_after",
     "scrub",

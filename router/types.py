@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import httpx
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -38,6 +39,12 @@ from router.mime import (
 
 MAX_PAGES_PER_REQUEST = 1000  # Mistral's own per-document limit
 MAX_PAGE_INDEX = 100_000  # far past any real document; bounds the work a "0-99999999" range costs
+# A page string longer than this cannot be a sane list of 1,000 pages in ranges: refused before the
+# regex and before any range is expanded.
+MAX_PAGE_SPEC_CHARS = 8192
+# JSON schemas nest a few levels; pydantic cannot serialise past ~250 (a 500 at send time), and a
+# deep value costs recursion everywhere it is walked.
+MAX_SCHEMA_DEPTH = 64
 
 _PAGE_SPEC = re.compile(r"^\s*\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*\s*$")
 _URL_SCHEMES = ("https://", "http://", "data:")
@@ -68,7 +75,26 @@ def _check_url(url: str) -> str:
         check_data_uri(url)  # "DATA:", refused as it always was
     elif len(url) > 8192:
         raise ValueError("the URL is longer than 8192 characters")
+    else:
+        try:  # a host such as "xn--localhost-" is no valid IDNA name: refused here, typed
+            httpx.URL(url).host  # noqa: B018 - the host is decoded (IDNA) only when read
+        except (httpx.InvalidURL, ValueError):
+            raise ValueError("the URL is not a valid URL (its host or port is malformed)") from None
     return url
+
+
+def _check_depth(value: Any, limit: int) -> None:
+    """Raise ValueError when `value` nests lists or dicts deeper than `limit` (walked without
+    recursion, so the check itself cannot overflow the stack)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, (dict, list)):
+            continue
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            raise ValueError(f"nested deeper than {limit} levels")
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
 
 
 class ImageURL(_Strict):
@@ -117,6 +143,12 @@ class JsonSchema(_Strict):
     strict: bool | None = None
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("schema_", mode="before")
+    @classmethod
+    def _bounded_depth(cls, value: Any) -> Any:
+        _check_depth(value, MAX_SCHEMA_DEPTH)
+        return value
 
 
 class ResponseFormat(_Strict):
@@ -229,8 +261,14 @@ def constructed_document(
 
 
 def parse_page_spec(spec: str) -> list[int]:
-    """Expand Mistral's page string ("0,2-4") into a list of 0-based indexes."""
-    pages: list[int] = []
+    """Expand Mistral's page string ("0,2-4") into a list of 0-based indexes.
+
+    The ranges are counted before any is expanded: "0-99999" a hundred times is refused for
+    its count, never built."""
+    if len(spec) > MAX_PAGE_SPEC_CHARS:
+        raise ValueError(f"the page string is longer than {MAX_PAGE_SPEC_CHARS} characters")
+    ranges: list[tuple[int, int]] = []
+    count = 0
     for part in spec.replace(" ", "").split(","):
         start, _, end = part.partition("-")
         first, last = int(start), int(end or start)
@@ -238,10 +276,11 @@ def parse_page_spec(spec: str) -> list[int]:
             raise ValueError(f"the page range {part} ends before it starts")
         if last > MAX_PAGE_INDEX:
             raise ValueError(f"page {last} is past the largest page index {MAX_PAGE_INDEX}")
-        pages.extend(range(first, last + 1))
-    if len(pages) > MAX_PAGES_PER_REQUEST:
-        raise ValueError(f"more than {MAX_PAGES_PER_REQUEST} pages asked for")
-    return pages
+        count += last - first + 1
+        if count > MAX_PAGES_PER_REQUEST:
+            raise ValueError(f"more than {MAX_PAGES_PER_REQUEST} pages asked for")
+        ranges.append((first, last))
+    return [page for first, last in ranges for page in range(first, last + 1)]
 
 
 class OCRRequest(_Strict):
@@ -276,6 +315,19 @@ class OCRRequest(_Strict):
     @classmethod
     def _coerce_document(cls, value: Any) -> Any:
         return coerce_document(value)
+
+    @field_validator("pages", mode="before")
+    @classmethod
+    def _bound_pages(cls, value: Any) -> Any:
+        # Before pydantic validates (and reports) each item: a million bad items would cost a
+        # million error entries; the count alone decides.
+        if isinstance(value, (list, tuple)) and len(value) > MAX_PAGES_PER_REQUEST:
+            raise ValueError(
+                f"more than {MAX_PAGES_PER_REQUEST} pages asked for ({len(value)} given)"
+            )
+        if isinstance(value, str) and len(value) > MAX_PAGE_SPEC_CHARS:
+            raise ValueError(f"the page string is longer than {MAX_PAGE_SPEC_CHARS} characters")
+        return value
 
     @field_validator("pages")
     @classmethod

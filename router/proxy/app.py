@@ -5,8 +5,8 @@ failover across providers by changing one URL. The app is Starlette with plain r
 (no FastAPI, no middleware stack): every OCR request pays only for what it uses, which matters
 when the proxy fronts thousands of requests a second.
 
-Routes (all but the health checks and the OpenAPI document need `Authorization: Bearer <key>`
-when keys are configured):
+Routes (all but the health checks need `Authorization: Bearer <key>` when keys are configured;
+a path is matched as written: `/v1/ocr/` is a 404, never a redirect built from the Host header):
 
 - `POST /v1/ocr`, `POST /ocr`: Mistral's OCR request, `model` naming a model group; the answer
   is Mistral's OCR response with headers `x-ocr-router-deployment`, `x-ocr-router-group`,
@@ -40,12 +40,13 @@ from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from router.config import GeneralSettings, load_config
-from router.errors import OCRRouterError
+from router.errors import MAX_LISTED_PROBLEMS, OCRRouterError, echoed
+from router.proxy.access_log import scrub_access_log
 from router.proxy.auth import KeyChecker
 from router.proxy.errors import (
     ProxyError,
@@ -76,6 +77,8 @@ REQUEST_FIELDS = frozenset(OCRRequest.model_fields)
 
 JSON = "application/json"
 
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client gone before its answer
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -99,6 +102,7 @@ def create_app(
     limit = max_request_body_bytes or settings.max_request_body_bytes
     keys = KeyChecker(settings.accepted_keys())
     secrets = keys.secrets()
+    scrub_access_log(secrets)
     metrics = ProxyMetrics(router.health, router.costs)
     router.add_hook(metrics.observe_event)
     groups = frozenset(router.groups())
@@ -128,6 +132,11 @@ def create_app(
             answer = error.response(secrets)
         except OCRRouterError as error:
             answer = from_router_error(error).response(secrets)
+        except ClientDisconnect:
+            # The client left before sending its whole body: nothing failed here, no answer
+            # can reach it. Counted as nginx's 499 ("client closed request"), not as a 500.
+            logger.info("client disconnected before its request body was read")
+            answer = Response(status_code=CLIENT_CLOSED_REQUEST)
         except Exception as error:
             where = f"{request.method} {request.url.path}"
             answer = internal_error(error, where, request_id).response()
@@ -213,11 +222,14 @@ def create_app(
             Route("/health/readiness", readiness, methods=["GET"]),
             Route("/v1/models", authenticated(models), methods=["GET"]),
             Route("/metrics", authenticated(prometheus), methods=["GET"]),
-            Route("/openapi.json", openapi, methods=["GET"]),
+            Route("/openapi.json", authenticated(openapi), methods=["GET"]),
         ],
         exception_handlers={HTTPException: http_exception},
         lifespan=lifespan,
     )
+    # Starlette would answer `/v1/ocr/` with a 307 to a Location built from the Host header,
+    # before any auth: an open redirect for whoever controls that header.
+    app.router.redirect_slashes = False
     app.state.router = router
     app.state.metrics = metrics
     return app
@@ -230,7 +242,7 @@ def app_from_environment() -> Starlette:
     if not path:
         raise RuntimeError(f"set {CONFIG_ENV} to the path of the router's config file")
     config = load_config(path)
-    from router.proxy.server import prepare_worker
+    from router.proxy.server import prepare_worker, watch_parent
     from router.telemetry.export import OTLP_ENV, export_to_otlp
 
     if os.environ.get(OTLP_ENV):
@@ -239,6 +251,7 @@ def app_from_environment() -> Starlette:
     router = Router(config.model_list, **config.router_settings.model_dump(exclude_unset=True))
     app = create_app(router, config.general_settings, close_router=True)
     prepare_worker()
+    watch_parent()  # this process is a worker under uvicorn's supervisor
     return app
 
 
@@ -313,11 +326,13 @@ def _decoded(body: bytearray) -> str:
 def _parse_json(body: str) -> dict[str, Any]:
     try:
         parsed = json.loads(body)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         # json's message names a position, never the content.
-        reason = error.msg if isinstance(error, json.JSONDecodeError) else "not UTF-8"
         raise ProxyError(
-            400, f"malformed JSON body: {reason}", "invalid_request_error", code="bad_request"
+            400,
+            f"malformed JSON body: {_unreadable(error)}",
+            "invalid_request_error",
+            code="bad_request",
         ) from None
     if not isinstance(parsed, dict):
         raise ProxyError(
@@ -329,25 +344,37 @@ def _parse_json(body: str) -> dict[str, Any]:
     return parsed
 
 
+def _unreadable(error: ValueError | RecursionError) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return error.msg
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    # int() refuses more than 4,300 digits (CVE-2020-10735): the one other ValueError of json.
+    return "a number has too many digits"
+
+
 def _split_request(body: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """`model`, `document` and the other parameters, after the checks only the proxy needs
     (the Router validates the rest and names each wrong field)."""
     unknown = [name for name in body if name not in REQUEST_FIELDS]
     if unknown:
+        named = unknown[:MAX_LISTED_PROBLEMS]  # the first few, each cut short; the rest counted
         problems = [
             {
                 "type": "extra_forbidden",
-                "loc": ["body", name],
+                "loc": ["body", echoed(name)],
                 "msg": "Extra inputs are not permitted",
             }
-            for name in unknown
+            for name in named
         ]
-        listed = ", ".join(repr(name) for name in unknown)
+        listed = ", ".join(repr(echoed(name)) for name in named)
+        if len(unknown) > len(named):
+            listed += f" and {len(unknown) - len(named)} more"
         raise ProxyError(
             422,
             f"invalid OCR request: unknown parameter {listed}, not in Mistral's OCR API",
             "invalid_request_error",
-            param=unknown[0],
+            param=echoed(unknown[0]),
             code="invalid_request",
             detail=problems,
         )
@@ -407,7 +434,10 @@ def _call_headers(info: Any, model: str) -> dict[str, str]:
 def _iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, UTC).isoformat()
+    try:
+        return datetime.fromtimestamp(epoch, UTC).isoformat()
+    except (OverflowError, OSError, ValueError):  # a far or non-finite time: readiness never 500s
+        return None
 
 
 def _json(body: Any, status: int = 200) -> Response:

@@ -23,6 +23,7 @@ from typing import Any
 from starlette.responses import Response
 
 from router.errors import (
+    MAX_LISTED_PROBLEMS,
     AuthenticationError,
     BadRequestError,
     ConfigError,
@@ -34,10 +35,15 @@ from router.errors import (
     RateLimitError,
     RequestTimeoutError,
     UnprocessableEntityError,
+    echoed,
     scrub,
 )
 
 logger = logging.getLogger("ocr_router.proxy")
+
+# Every error answer is small whatever the request: the message is cut (after scrubbing, so no
+# part of a secret survives the cut), `detail` names the first few problems.
+MAX_MESSAGE_CHARS = 2000
 
 
 @dataclass
@@ -65,14 +71,27 @@ class ProxyError(Exception):
         return body
 
     def response(self, secrets: Iterable[str] = ()) -> Response:
+        secrets = tuple(secrets)
         envelope = self.envelope()
-        envelope["message"] = scrub(self.message, secrets)
+        envelope["message"] = echoed_message(self.message, secrets)
+        if self.param is not None:
+            envelope["param"] = echoed(scrub(self.param, secrets))
+        if self.detail is not None:
+            envelope["detail"] = [
+                {**item, "msg": echoed_message(str(item.get("msg", "")), secrets)}
+                for item in self.detail[:MAX_LISTED_PROBLEMS]
+            ]
         return Response(
             json.dumps(envelope, separators=(",", ":")),
             status_code=self.status,
             headers=self.headers,
             media_type="application/json",
         )
+
+
+def echoed_message(text: str, secrets: Iterable[str]) -> str:
+    text = scrub(text, secrets)
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
 
 
 def invalid_request(
