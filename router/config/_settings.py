@@ -250,6 +250,18 @@ class GeneralSettings(ConfigModel):
     # The proxy refuses a larger request body with 413 before reading it: a 50 MB document
     # (Mistral's limit) is about 67 MB as base64 in JSON, so 72 MiB lets it through.
     max_request_body_bytes: int = Field(default=72 * 1024 * 1024, gt=0)
+    # The request line and headers together; larger is answered 431 before the app sees it (a
+    # Bearer key and a browser's headers fit in a few KiB; nginx's own default is 8 KiB per line).
+    max_request_header_bytes: int = Field(default=64 * 1024, gt=0)
+    # Seconds from the first byte of a request (or from connecting) to its last header; a client
+    # slower than that is cut off with 408, so idle and half-sent heads cannot pin connections.
+    header_read_timeout: float = Field(default=10.0, gt=0, allow_inf_nan=False)
+    # Seconds the body may pause between two reads (not its total time: a large document on a
+    # slow link stays welcome); a half-sent body is dropped after it.
+    body_read_timeout: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    # Open connections per worker process; more are answered 503 and closed at once, so file
+    # descriptors never run out (the usual limit is 1,024 per process).
+    max_connections: int = Field(default=900, gt=0)
 
     @model_validator(mode="before")
     @classmethod

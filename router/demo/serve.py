@@ -38,6 +38,7 @@ from router.demo.scenario import GROUP, Clock, make_deployments, outage_of, serv
 from router.demo.tally import Tally
 from router.errors import OCRRouterError
 from router.proxy.app import create_app
+from router.proxy.server import server_config
 from router.router import Router
 from router.types import OCRResponse
 
@@ -136,10 +137,11 @@ async def _serve(
         serving(deployments) as model_list,
         TalliedRouter(model_list, tally=tally, **router_settings(demo)) as router,
     ):
-        app = create_app(router, GeneralSettings.model_validate({"master_key": DEMO_PROXY_KEY}))
-        config = uvicorn.Config(
+        general = GeneralSettings.model_validate({"master_key": DEMO_PROXY_KEY})
+        app = create_app(router, general)
+        config = server_config(
             app,
-            http="httptools",
+            general,
             lifespan="on",
             log_level="warning",  # the live table is the output; uvicorn's lines would break it
             access_log=False,

@@ -43,7 +43,12 @@ class KeyChecker:
         scheme, _, presented = authorization.partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():
             raise _unauthorized("the Authorization header must be 'Bearer <key>'")
-        candidate = presented.strip().encode("utf-8")
+        # Starlette decodes header bytes as Latin-1: encoding back gives the bytes sent, so a
+        # key with non-ASCII characters matches when the client sends it as UTF-8.
+        try:
+            candidate = presented.strip().encode("latin-1")
+        except UnicodeEncodeError:  # pragma: no cover - a header string is always Latin-1
+            raise _unauthorized("invalid API key") from None
         matched = False
         for key in self._keys:  # every key, no early exit: timing reveals nothing
             matched |= hmac.compare_digest(candidate, key)

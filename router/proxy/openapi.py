@@ -275,8 +275,11 @@ def build_openapi(*, auth: bool = True, title: str = "ocr-router proxy") -> dict
                 "get": {
                     "operationId": "openapi",
                     "summary": "this document",
-                    "responses": {"200": _json_response("OpenAPI 3.1", {"type": "object"})},
-                    **public,
+                    "responses": {
+                        "200": _json_response("OpenAPI 3.1", {"type": "object"}),
+                        **unauthorized,
+                    },
+                    **secured,
                 }
             },
         },

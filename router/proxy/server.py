@@ -6,7 +6,14 @@ unless asked for, since one log line per request costs more than routing it.
 With one worker the app and its Router live in this process, on a socket bound before the server
 starts (so `port=0` can report the port really bound). With more, uvicorn's supervisor shares
 one bound socket with the workers, and each builds its own Router from `OCR_ROUTER_CONFIG`.
-SIGTERM and SIGINT stop accepting connections and let requests in flight finish.
+SIGTERM and SIGINT stop accepting connections and let requests in flight finish. A worker whose
+supervisor dies (even by `kill -9`) stops too: it would otherwise keep the port, serving a
+config nobody can reload, with no parent to restart or stop it.
+
+Each connection's costs are bounded by the protocol (router/proxy/protocol.py): header size,
+head and body read timeouts, open connections. The access log (when on) never shows a query
+string (a key pasted into a URL would land in the log) nor any configured secret
+(router/proxy/access_log.py).
 """
 
 from __future__ import annotations
@@ -16,14 +23,17 @@ import gc
 import os
 import signal
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from router.config import RouterConfig
+from router.config import GeneralSettings, RouterConfig
 from router.proxy.app import CONFIG_ENV, create_app
+from router.proxy.protocol import ProxyServerConfig, ServerLimits
 from router.router import Router
 from router.telemetry.export import OTLP_ENV, export_to_otlp
 
@@ -60,7 +70,6 @@ def run_server(
         "host": host,
         "port": port,
         "loop": "uvloop",
-        "http": "httptools",
         "lifespan": "on",
         "log_level": log_level,
         "access_log": access_log,
@@ -70,6 +79,7 @@ def run_server(
         # 60 s): the client closes first. Closing at the client's moment races its next request,
         # which then fails unanswered (uvicorn's default is 5 s, exactly httpx's).
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "proxy_limits": ServerLimits.from_settings(config.general_settings),
     }
     if log_config is not None:
         options["log_config"] = log_config
@@ -81,7 +91,7 @@ def run_server(
             Router(config.model_list, **settings), config.general_settings, close_router=True
         )
         prepare_worker()
-        server_config = uvicorn.Config(app, **options)
+        server_config = ProxyServerConfig(app, **options)
         bound = server_config.bind_socket()
         server = AnnouncingServer(server_config, _url(host, bound.getsockname()[1]))
         with _signals_end_quietly():
@@ -91,7 +101,7 @@ def run_server(
     os.environ[CONFIG_ENV] = os.path.abspath(config_path)  # inherited by every worker
     if otlp:
         os.environ[OTLP_ENV] = "1"  # each worker sets its own providers (app_from_environment)
-    server_config = uvicorn.Config(
+    server_config = ProxyServerConfig(
         "router.proxy.app:app_from_environment", factory=True, workers=workers, **options
     )
     bound = server_config.bind_socket()
@@ -104,6 +114,30 @@ def run_server(
 
 
 KEEP_ALIVE_SECONDS = 75
+PARENT_CHECK_SECONDS = 0.5  # how soon a worker notices its supervisor is gone
+
+
+def watch_parent() -> None:
+    """Stop this worker (SIGTERM: a graceful shutdown) once its parent process is gone.
+
+    A worker's parent is its supervisor; when that dies the worker is re-parented, and
+    `os.getppid()` changes. Polled by a daemon thread: portable, and costs nothing measurable."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="ocr-router-parent-watch", daemon=True).start()
+
+
+def server_config(app: Any, general_settings: GeneralSettings, **options: Any) -> ProxyServerConfig:
+    """A uvicorn config for the proxy app with the limits of `general_settings` (tests serve the
+    app the way `ocr-router serve` does through this)."""
+    return ProxyServerConfig(
+        app, proxy_limits=ServerLimits.from_settings(general_settings), **options
+    )
 
 
 def prepare_worker() -> None:
@@ -135,4 +169,9 @@ def _url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-__all__ = ["AnnouncingServer", "run_server"]
+__all__ = [
+    "AnnouncingServer",
+    "run_server",
+    "server_config",
+    "watch_parent",
+]

@@ -40,9 +40,10 @@ def _no_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
 async def start_proxy(
     fake_server: Callable[[FakeProvider], Awaitable[str]],
 ) -> AsyncIterator[ProxyStarter]:
-    """`await start_proxy(fakes, groups={"b": "other"}, keys=[...], body_limit=N, **settings)`:
-    a Router over the fakes (each a deployment whose id is its name, in group "ocr" unless
-    `groups` says otherwise) behind the proxy app."""
+    """`await start_proxy(fakes, groups={"b": "other"}, keys=[...], body_limit=N,
+    general={...}, **settings)`: a Router over the fakes (each a deployment whose id is its
+    name, in group "ocr" unless `groups` says otherwise) behind the proxy app; `general` adds
+    general_settings (the server's limits)."""
     async with contextlib.AsyncExitStack() as stack:
 
         async def start(
@@ -51,6 +52,7 @@ async def start_proxy(
             groups: Mapping[str, str] | None = None,
             keys: list[str] | None = None,
             body_limit: int | None = None,
+            general: Mapping[str, Any] | None = None,
             **settings: Any,
         ) -> Proxy:
             entries = []
@@ -61,9 +63,11 @@ async def start_proxy(
             router = Router(entries, **settings)
             stack.push_async_callback(router.aclose)
             accepted = [MASTER_KEY] if keys is None else keys
-            general = GeneralSettings.model_validate({"master_keys": accepted})
-            app = create_app(router, general, max_request_body_bytes=body_limit)
-            url = await stack.enter_async_context(serve_app(app))
+            general_settings = GeneralSettings.model_validate(
+                {"master_keys": accepted, **(general or {})}
+            )
+            app = create_app(router, general_settings, max_request_body_bytes=body_limit)
+            url = await stack.enter_async_context(serve_app(app, general_settings))
             return Proxy(url, router, dict(fakes))
 
         yield start

@@ -1,7 +1,8 @@
 """Helpers for the proxy tests: a real uvicorn server in this process, and fake fleets.
 
-`serve_app(app)` runs the app on uvicorn (httptools, like `ocr-router serve`) on a socket bound
-to 127.0.0.1 port 0, yields "http://127.0.0.1:PORT", and stops the server when the block ends.
+`serve_app(app, general_settings)` runs the app on uvicorn with the proxy's own protocol and
+limits (router/proxy/server.py's `server_config`, as `ocr-router serve`) on a socket bound to
+127.0.0.1 port 0, yields "http://127.0.0.1:PORT", and stops the server when the block ends.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
 from providers.fake import FakeProvider
+from router.config import GeneralSettings
+from router.proxy.server import server_config
 from router.router import Router
 
 MASTER_KEY = "sk-proxy-test-master-key-0001"
@@ -27,12 +30,18 @@ PROVIDER_KEY = "provider-secret-key-0123456789"
 
 
 @contextlib.asynccontextmanager
-async def serve_app(app: Starlette) -> AsyncIterator[str]:
+async def serve_app(
+    app: Starlette, general_settings: GeneralSettings | None = None, *, access_log: bool = False
+) -> AsyncIterator[str]:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        app, http="httptools", lifespan="on", log_level="warning", access_log=False
+    config = server_config(
+        app,
+        general_settings or GeneralSettings(),
+        lifespan="on",
+        log_level="warning",
+        access_log=access_log,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[listener]))

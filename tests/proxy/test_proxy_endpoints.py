@@ -151,7 +151,7 @@ async def test_a_request_and_its_response_validate_against_the_openapi_document(
     )
     request = {"model": "ocr", "document": DOCUMENT, "pages": [0, 1], "include_image_base64": True}
     async with proxy.client() as client:
-        document = (await client.get("/openapi.json")).json()
+        document = (await client.get("/openapi.json", headers=BEARER)).json()
         answer = await client.post("/v1/ocr", json=request, headers=BEARER)
         error = await client.post(
             "/v1/ocr", json={"model": "ocr", "document": DOCUMENT, "x": 1}, headers=BEARER
@@ -181,7 +181,7 @@ def test_openapi_request_schema_requires_model_and_refuses_unknown_fields() -> N
 async def test_every_route_of_the_app_is_in_the_openapi_document(start_proxy: ProxyStarter) -> None:
     proxy = await start_proxy({"a": FakeProvider("mistral", api_key=PROVIDER_KEY)})
     async with httpx.AsyncClient(base_url=proxy.url) as client:
-        document = (await client.get("/openapi.json")).json()
+        document = (await client.get("/openapi.json", headers=BEARER)).json()
         for path, operations in document["paths"].items():
             for method in operations:
                 answer = await client.request(method, path, headers=BEARER, json={})

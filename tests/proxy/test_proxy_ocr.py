@@ -174,7 +174,8 @@ async def test_seed_curl_request_works_with_the_key_and_gets_401_without(
         text, _, status = output.decode().rpartition("\n")
         return int(status), json.loads(text)
 
-    async with router, serve_app(create_app(router, config.general_settings)) as url:
+    general = config.general_settings
+    async with router, serve_app(create_app(router, general), general) as url:
         status, answer = await run_curl(url, "Authorization: Bearer sk-1234")
         refused_status, refused = await run_curl(url)
 

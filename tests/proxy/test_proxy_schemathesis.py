@@ -26,6 +26,7 @@ from providers.fake import FakeProvider
 from router.config import GeneralSettings
 from router.proxy import create_app
 from router.proxy.openapi import build_openapi
+from router.proxy.server import server_config
 from router.router import Router
 
 SCHEMA = schemathesis.openapi.from_dict(build_openapi(auth=True))
@@ -44,8 +45,8 @@ def proxy_url() -> Iterator[str]:
         router = Router([mistral_entry("fake", fake_url)], timeout=5)
         general = GeneralSettings.model_validate({"master_key": MASTER_KEY})
         app = create_app(router, general, max_request_body_bytes=BODY_LIMIT, close_router=True)
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, http="httptools", log_level="warning", lifespan="on"
+        config = server_config(
+            app, general, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
         )
         server = uvicorn.Server(config)
         socket = config.bind_socket()
