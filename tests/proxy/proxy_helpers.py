@@ -40,7 +40,7 @@ async def serve_app(
         app,
         general_settings or GeneralSettings(),
         lifespan="on",
-        log_level="warning",
+        log_level="info" if access_log else "warning",  # access lines are INFO
         access_log=access_log,
     )
     server = uvicorn.Server(config)

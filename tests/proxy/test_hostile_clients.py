@@ -12,15 +12,28 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 from cost_probe import MB, PeakRSS
-from proxy_helpers import BEARER, DOCUMENT, MASTER_KEY, PROVIDER_KEY, ProxyStarter, metric_sum
+from proxy_helpers import (
+    BEARER,
+    DOCUMENT,
+    MASTER_KEY,
+    PROVIDER_KEY,
+    ProxyStarter,
+    metric_sum,
+    mistral_entry,
+    serve_app,
+)
 
 from providers.fake import FakeProvider
+from router.config import GeneralSettings
 from router.errors import InvalidRequestError
+from router.proxy import create_app
+from router.router import Router
 from router.types import MAX_PAGES_PER_REQUEST
 
 SMALL_ANSWER = 4096  # bytes: an error answer names a few problems, whatever the request held
@@ -276,3 +289,26 @@ async def test_a_non_ascii_master_key_matches(start_proxy: ProxyStarter) -> None
         wrong = await client.get("/v1/models", headers={"Authorization": "Bearer cle-0001"})
     assert good.status_code == 200
     assert wrong.status_code == 401
+
+
+async def test_the_access_log_shows_no_key_sent_in_a_query_string(
+    fake_server: Callable[[FakeProvider], Awaitable[str]],
+) -> None:
+    url = await fake_server(FakeProvider("mistral", api_key=PROVIDER_KEY))
+    general = GeneralSettings.model_validate({"master_key": MASTER_KEY})
+    lines: list[str] = []
+    collector = logging.Handler()
+    collector.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    router = Router([mistral_entry("a", url)])
+    async with router, serve_app(create_app(router, general), general, access_log=True) as served:
+        access = logging.getLogger("uvicorn.access")
+        access.addHandler(collector)
+        try:
+            async with httpx.AsyncClient(base_url=served) as client:
+                await client.get(f"/v1/models?key={MASTER_KEY}", headers=BEARER)
+                await client.get(f"/v1/models/{MASTER_KEY}", headers=BEARER)
+        finally:
+            access.removeHandler(collector)
+    assert len(lines) == 2, lines
+    assert "/v1/models?[query omitted]" in lines[0]
+    assert not [line for line in lines if MASTER_KEY in line], lines

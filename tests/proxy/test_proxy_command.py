@@ -176,3 +176,42 @@ async def test_an_idle_connection_outlives_an_http_clients_own_keep_alive(
             await reader.readexactly(length)
         writer.close()
     assert [answer.split(b" ")[1] for answer in answers] == [b"200", b"200"]
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as listing:
+        return [int(child) for child in listing.read().split()]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie waits for whoever adopted it to reap it)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            return not any(line.startswith("State:\tZ") for line in status)
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="reads /proc (Linux)")
+async def test_workers_stop_when_their_supervisor_is_killed(
+    fake_server: Callable[[FakeProvider], Awaitable[str]], tmp_path: Path
+) -> None:
+    path = write_config(tmp_path, await fake_server(FakeProvider("mistral", api_key=PROVIDER_KEY)))
+    async with serving_proxy("--config", str(path), "--port", "0", "--workers", "2") as (
+        process,
+        url,
+    ):
+        async with httpx.AsyncClient(base_url=url, timeout=20) as client:
+            assert (await client.get("/health/liveness")).status_code == 200
+        workers = _children(process.pid)
+        assert len(workers) >= 2
+        process.kill()  # SIGKILL: the supervisor gets no chance to stop its workers
+        await process.wait()
+        for _ in range(200):  # 20 s at most; a worker notices within about a second
+            if not any(_running(worker) for worker in workers):
+                break
+            await asyncio.sleep(0.1)
+        assert not [worker for worker in workers if _running(worker)]
+        host, port = url.removeprefix("http://").split(":")
+        with pytest.raises(OSError):
+            await asyncio.open_connection(host, int(port))  # nobody holds the port any more
