@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import multiprocessing
 import os
 import signal
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -114,19 +114,21 @@ def run_server(
 
 
 KEEP_ALIVE_SECONDS = 75
-PARENT_CHECK_SECONDS = 0.5  # how soon a worker notices its supervisor is gone
 
 
 def watch_parent() -> None:
-    """Stop this worker (SIGTERM: a graceful shutdown) once its parent process is gone.
+    """Stop this worker (SIGTERM: a graceful shutdown) once its supervisor is gone.
 
-    A worker's parent is its supervisor; when that dies the worker is re-parented, and
-    `os.getppid()` changes. Polled by a daemon thread: portable, and costs nothing measurable."""
-    parent = os.getppid()
+    uvicorn spawns workers with multiprocessing, which hands each one a sentinel of its parent: a
+    pipe end that reads as closed once the parent is gone, however it died. A daemon thread waits
+    on it (no polling); a parent already gone when the app loads (a worker still starting when
+    the supervisor was killed) is noticed at once."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return  # not a multiprocessing worker: nobody to outlive
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_CHECK_SECONDS)
+        parent.join()
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="ocr-router-parent-watch", daemon=True).start()
