@@ -174,6 +174,7 @@ def run(quick: bool, rounds: int) -> dict[str, Any]:
             sent.append(body_bytes)
             command.append(command_call(urls, path, Path(folder)))
     result = {
+        "quick": quick,
         "pages": pages,
         "document_bytes": len(document),
         "base64_bytes": base64_bytes,
@@ -195,14 +196,17 @@ def run(quick: bool, rounds: int) -> dict[str, Any]:
 
 def report(result: dict[str, Any]) -> str:
     check = result["check_100_pages"]
+    # A quick run's 4 shards cannot be 4x faster, and the command's fixed costs weigh more on
+    # 0.6 s: its timing targets are the full run's.
+    timed = _met if not result.get("quick") else (lambda _ok: "full run only")
     speedup, sent, command = result["speedup"], result["bytes_ratio"], result["command_ratio"]
     rows = [
         ["Router.aocr, whole (one deployment)", result["whole_s"], ""],
         [f"Router.aocr, shard_pages={result['shard_pages']}", result["sharded_s"], ""],
         [f"ocr-router ocr --shard-pages {result['shard_pages']}", result["command_s"], ""],
-        ["sharded / whole speed-up (x), target >= 4", speedup, _met(speedup >= 4)],
+        ["sharded / whole speed-up (x), target >= 4", speedup, timed(speedup >= 4)],
         ["bytes sent / document as base64, target <= 1.2", f"{sent:.4f}", _met(sent <= 1.2)],
-        ["command / Router sharded time, target <= 1.2", command, _met(command <= 1.2)],
+        ["command / Router sharded time, target <= 1.2", command, timed(command <= 1.2)],
         [
             "100 pages over 30-page deployments: requests, largest, in order",
             f"{check['requests']}, {check['largest_request_pages']} pages, "

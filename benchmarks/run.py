@@ -27,10 +27,11 @@ import bench_memory
 import bench_proxy
 import bench_router
 import bench_scaling
+import bench_sharding
 import common
 from common import BENCHMARKS, KEY, RESULTS, ms, table
 
-SECTIONS = ("router", "scaling", "proxy", "memory")
+SECTIONS = ("router", "scaling", "proxy", "memory", "sharding")
 
 
 @dataclass(frozen=True)
@@ -262,6 +263,12 @@ def run_memory(
     return text
 
 
+def run_sharding(quick: bool) -> str:
+    result = bench_sharding.run(quick, rounds=3)
+    common.save("sharding", result)
+    return bench_sharding.report(result)
+
+
 def targets(sections: list[str]) -> str:
     """The issue's targets beside this run's figures (read back from results/*.json)."""
     found = {name: json.loads((RESULTS / f"{name}.json").read_text()) for name in sections}
@@ -304,6 +311,14 @@ def targets(sections: list[str]) -> str:
                 row(f"proxy req/s >= 5x LiteLLM's, {workers}", ratio, "x", ratio >= 5)
             added = mine["added_p99"]
             row(f"proxy added p99 at half rate < 5 ms, {workers}", ms(added), "ms", added < 5e-3)
+    if "sharding" in found and not found["sharding"].get("quick"):  # timing: the full run's
+        sharding = found["sharding"]
+        speedup = sharding["speedup"]
+        row("sharded (shard_pages=30) >= 4x faster than whole", speedup, "x", speedup >= 4)
+        sent = sharding["bytes_ratio"]
+        row("sharded bytes upstream <= 1.2x the base64", sent, "x", sent <= 1.2)
+        command = sharding["command_ratio"]
+        row("ocr-router ocr <= 1.2x the Router's sharded time", command, "x", command <= 1.2)
     if "memory" in found:
         memory = found["memory"]["ocr_router"]
         imported = memory["imports"]["router"]
@@ -338,6 +353,7 @@ def main(argv: list[str]) -> int:
             "scaling": lambda: run_scaling(sizes),
             "proxy": lambda: run_proxy(fake, sizes, litellm),
             "memory": lambda: run_memory(fake, sizes, litellm, document),
+            "sharding": lambda: run_sharding(arguments.quick),
         }
         for section in sections:
             print(f"== {section} ...", file=sys.stderr, flush=True)

@@ -41,7 +41,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from providers.download import inline_remote_document
 from router.errors import (
     InvalidRequestError,
     InvalidResponseError,
@@ -245,6 +244,8 @@ async def _downloaded(
     # Not `provider.prepare`: it also holds the download to that host's limits, and a document
     # that must be sharded is past them by definition. The guard is the same (its settings, and
     # the resolver tests give it).
+    from providers.download import inline_remote_document  # rare: kept out of `import router`
+
     resolver = getattr(provider, "_resolver", None)
     return await inline_remote_document(request, client, provider.settings, resolver=resolver)
 
