@@ -44,12 +44,11 @@ from typing import TYPE_CHECKING, Literal
 from router.errors import (
     InvalidRequestError,
     InvalidResponseError,
-    MissingExtraError,
     OCRRouterError,
 )
 from router.fit import request_facts
 from router.mime import DOCX, PDF, PPTX, parse_data_uri
-from router.pdf import PdfPages
+from router.pdf import PdfPages, pdf_available
 from router.shard_merge import ShardOutcome, merge_shards
 from router.telemetry.tracing import shard_span
 from router.types import (
@@ -155,13 +154,11 @@ async def serve_or_pass(
     need = _need_to_open(request, limits, size, shard_pages)
     if mime != PDF or need == "no":
         return request
-    _, content = parse_data_uri(url)
-    try:
-        pdf = await asyncio.to_thread(PdfPages, content)
-    except MissingExtraError:
-        if need == "maybe":
-            return request  # it may well fit: the host decides, as without sharding
-        raise
+    if need == "maybe" and not pdf_available():
+        return request  # it may well fit: the host decides, as without sharding
+    # Off the event loop: decoding and parsing 40 MB take a tenth of a second. Without the
+    # extra this raises MissingExtraError, naming it.
+    content, pdf = await asyncio.to_thread(_opened, url)
     pages = _selected_pages(request, pdf.page_count)
     fits_whole = any(_fits(limit, len(pages), len(content)) for limit in limits)
     if request.document_annotation_format is not None:
@@ -187,6 +184,12 @@ async def serve_or_pass(
         latency_s=router._clock() - started,
         image_limit=request.image_limit,
     )
+
+
+def _opened(url: str) -> tuple[bytes, PdfPages]:
+    """The PDF a data URI holds, decoded once and opened for cutting."""
+    _, content = parse_data_uri(url)
+    return content, PdfPages(content)
 
 
 def _decoded_size(url: str) -> int:
