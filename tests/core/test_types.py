@@ -2,6 +2,7 @@ import base64
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -211,3 +212,29 @@ def test_the_vendored_spec_is_the_projects_spec() -> None:
     if not shared.is_file():
         pytest.skip(f"no project spec beside the repository ({shared}) to compare with")
     assert vendored.read_bytes() == shared.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    ['{"title": "Invoice"}', {"title": "Invoice"}, [{"title": "Invoice"}, {"title": "Annex"}]],
+)
+def test_annotations_are_kept_as_they_came(annotation: Any) -> None:
+    # The spec says JSON strings; Mistral's docs and its Azure cookbook show objects too.
+    answer = {
+        "pages": [
+            {
+                "index": 0,
+                "markdown": "x",
+                "images": [{"id": "img-0.jpeg", "image_annotation": annotation}],
+            }
+        ],
+        "model": "mistral-ocr-4-0",
+        "document_annotation": annotation,
+        "usage_info": {"pages_processed": 0, "pages_processed_annotation": 1},
+    }
+    response = OCRResponse.model_validate_json(json.dumps(answer))
+    assert response.document_annotation == annotation
+    assert response.pages[0].images[0].image_annotation == annotation
+    assert response.to_wire()["document_annotation"] == annotation
+    assert response.usage_info.total_pages == 1
+    assert response.usage_info.billed_pages(annotated_request=True) == (0, 1)
