@@ -272,21 +272,9 @@ def lookup(provider: str, model: str) -> ModelInfo:
     row = MODELS.get((provider, model))
     if row is not None:
         return row
-    host = HOSTS.get(provider, HOSTS["mistral"])
-    return ModelInfo(
-        provider=provider,
-        model=model,
-        max_pages_per_request=host.max_pages_per_request,
-        max_request_bytes=host.max_request_bytes,
-        request_bytes_measure=host.request_bytes_measure,
-        accepts_file_id=host.accepts_file_id,
-        fetches_urls=host.fetches_urls,
-        # An unknown (newer) model is assumed to take every field; a 422 corrects it per call.
-        supported_params=OCR4_FIELDS,
-        price_per_page=None,
-        price_per_annotated_page=None,
-        listed=False,
-    )
+    # An unknown (newer) model is assumed to take every field; a 422 corrects it per call.
+    row = _row(provider if provider in HOSTS else "mistral", model, OCR4_FIELDS, None, None)
+    return replace(row, provider=provider, listed=False)
 
 
 def model_info(model: str) -> ModelInfo:
