@@ -11,6 +11,7 @@ from the repo. Every subcommand prints ONE JSON object to stdout; logs go to std
         [--concurrency 16] [--deployments 3]
     python litellm_side.py proxy-config --base-url URL --api-key KEY --out FILE --master-key K \\
         [--deployments 3] [--strategy simple-shuffle]
+    python litellm_side.py large --base-url URL --api-key KEY --scratch DIR --sizes 1,10,41
 
 `--document-file` holds a `data:application/pdf;base64,...` URI. The Router keeps LiteLLM's own
 defaults (retries, timeouts, cooldowns); errors are counted and retries are read off each response
@@ -301,6 +302,42 @@ def command_rss(args: argparse.Namespace) -> dict[str, Any]:
     return asyncio.run(run_rss(args, Path(args.document_file).read_text().strip()))
 
 
+# ----------------------------------------------------------------------------------------- large
+
+
+async def run_large(args: argparse.Namespace) -> None:
+    """Serve the large-document points (large_points.py) through LiteLLM's Router."""
+    import large_points
+
+    router = build_router(args)
+    scratch = Path(args.scratch)
+
+    def call_for(size: str) -> Any:
+        document = {
+            "type": "document_url",
+            "document_url": (scratch / f"uri-{size}.txt").read_text(),
+        }
+
+        async def call() -> Any:
+            response = await router.aocr(model=MODEL_GROUP, document=document)
+            if not getattr(response, "pages", None):
+                raise RuntimeError("an OCR answer without pages")
+            headers = response._hidden_params.get("additional_headers") or {}
+            if int(headers.get("x-litellm-attempted-retries") or 0):
+                raise RuntimeError("LiteLLM retried the call")  # no failure hides behind a retry
+            return response
+
+        return call
+
+    calls = {size: call_for(size) for size in args.sizes.split(",")}
+    await large_points.serve(calls, warm=call_for("0"))
+
+
+def command_large(args: argparse.Namespace) -> dict[str, Any]:
+    asyncio.run(run_large(args))
+    return {"side": "litellm", "command": "large", "litellm": litellm_facts()}
+
+
 # ---------------------------------------------------------------------------------- proxy-config
 
 
@@ -377,6 +414,11 @@ def parser() -> argparse.ArgumentParser:
     rss.add_argument("--calls", type=int, default=10000)
     rss.add_argument("--concurrency", type=int, default=16)
 
+    large = commands.add_parser("large", help="serve large-document points (large_points.py)")
+    target(large)
+    large.add_argument("--scratch", required=True)
+    large.add_argument("--sizes", required=True)
+
     config = commands.add_parser("proxy-config", help="write the LiteLLM proxy config")
     target(config)
     config.add_argument("--out", required=True)
@@ -391,6 +433,7 @@ def main() -> None:
         "router": command_router,
         "rss": command_rss,
         "proxy-config": command_proxy_config,
+        "large": command_large,
     }
     emit(handlers[args.command](args))
 

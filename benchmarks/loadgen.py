@@ -45,7 +45,8 @@ async def main(arguments: argparse.Namespace, body: bytes) -> dict[str, object]:
             else:
                 errors[str(status)] = errors.get(str(status), 0) + 1
 
-        await asyncio.gather(*(send(time.perf_counter(), False) for _ in range(32)))  # warm up
+        warming = (send(time.perf_counter(), False) for _ in range(arguments.warmup))
+        await asyncio.gather(*warming)
         started = time.perf_counter()
         stop = started + arguments.duration
         if arguments.closed:
@@ -87,6 +88,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     mode.add_argument("--closed", type=int, help="workers sending back to back")
     mode.add_argument("--rate", type=float, help="requests per second, open loop")
     parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--warmup", type=int, default=32, help="requests sent before timing")
     return parser.parse_args(argv)
 
 

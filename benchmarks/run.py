@@ -23,6 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_large
 import bench_memory
 import bench_proxy
 import bench_router
@@ -31,7 +32,7 @@ import bench_sharding
 import common
 from common import BENCHMARKS, KEY, RESULTS, ms, table
 
-SECTIONS = ("router", "scaling", "proxy", "memory", "sharding")
+SECTIONS = ("router", "scaling", "proxy", "memory", "sharding", "large")
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,14 @@ def run_sharding(quick: bool) -> str:
     return bench_sharding.report(result)
 
 
+def run_large(quick: bool, litellm: LiteLLM | None) -> str:
+    plan = bench_large.QUICK if quick else bench_large.Plan()
+    with tempfile.TemporaryDirectory() as scratch:
+        found = bench_large.run(plan, Path(scratch), litellm.python if litellm else None)
+    common.save("large", found)
+    return bench_large.report(found)
+
+
 def targets(sections: list[str]) -> str:
     """The issue's targets beside this run's figures (read back from results/*.json)."""
     found = {name: json.loads((RESULTS / f"{name}.json").read_text()) for name in sections}
@@ -328,6 +337,9 @@ def targets(sections: list[str]) -> str:
         growth = memory["rss"]["growth_after_warmup_bytes"] / 2**20
         calls = memory["rss"]["calls"]
         row(f"no RSS growth over {calls:,} calls", growth, "MB", growth <= 1)
+    if "large" in found:
+        for target, value, unit, met in bench_large.targets(found["large"]):
+            row(target, value, unit, met)
     return table("Targets", ["target", "this run", ""], rows)
 
 
@@ -354,6 +366,7 @@ def main(argv: list[str]) -> int:
             "proxy": lambda: run_proxy(fake, sizes, litellm),
             "memory": lambda: run_memory(fake, sizes, litellm, document),
             "sharding": lambda: run_sharding(arguments.quick),
+            "large": lambda: run_large(arguments.quick, litellm),
         }
         for section in sections:
             print(f"== {section} ...", file=sys.stderr, flush=True)
