@@ -41,8 +41,11 @@ class SplicedBody(httpx.SyncByteStream, httpx.AsyncByteStream):
     def chunks(self) -> Iterator[bytes]:
         yield self.head
         document = self.document
-        for start in range(0, len(document), SLICE_CHARACTERS):
-            yield document[start : start + SLICE_CHARACTERS].encode("ascii")
+        if len(document) <= SLICE_CHARACTERS:
+            yield document.encode("ascii")  # one slice: no copy of it to encode
+        else:
+            for start in range(0, len(document), SLICE_CHARACTERS):
+                yield document[start : start + SLICE_CHARACTERS].encode("ascii")
         yield self.tail
 
     def __iter__(self) -> Iterator[bytes]:
