@@ -373,7 +373,8 @@ async def inline_remote_document(
         return request
     assert url is not None  # is_remote_url checked it
     assert isinstance(document, (DocumentURLChunk, ImageURLChunk))  # it has a URL
-    key = ("inlined", settings.allow_private_document_urls, resolver)
+    # Keyed by the URL too: a copy of the request (model_copy) shares its memo.
+    key = ("inlined", url, settings.allow_private_document_urls, resolver)
     memo = request.memo()
     if key in memo:
         inlined, size = memo[key]
@@ -381,7 +382,7 @@ async def inline_remote_document(
             raise DocumentTooLargeError(
                 f"the document {safe_url(url)} is over the {settings.max_document_bytes}-byte limit"
             )
-        return inlined  # type: ignore[no-any-return]
+        return request.with_document(inlined)
     content, content_type = await fetch_document(url, client, settings, resolver=resolver)
     if not content.size:
         raise BadRequestError(f"the document {safe_url(url)} is empty")
@@ -396,9 +397,9 @@ async def inline_remote_document(
         raise BadRequestError(
             f"the document {safe_url(url)} is not a valid {mime} document"
         ) from None
-    inlined = request.with_document(constructed_document(content.data_uri(mime), like=document))
+    inlined = constructed_document(content.data_uri(mime), like=document)
     memo[key] = (inlined, content.size)
-    return inlined
+    return request.with_document(inlined)
 
 
 async def inline_for(

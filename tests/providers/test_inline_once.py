@@ -91,10 +91,21 @@ async def test_a_cached_download_still_obeys_each_deployments_cap(
     )
     async with httpx.AsyncClient(trust_env=False) as client:
         first = await inline_remote_document(request, client, roomy)
-        assert await inline_remote_document(request, client, roomy) is first
+        again = await inline_remote_document(request, client, roomy)
+        assert again.document is first.document  # the same data URI, not downloaded again
+        # A copy with other parameters shares the download, and keeps its own parameters.
+        copy = request.model_copy(update={"pages": [0]})
+        paged = await inline_remote_document(copy, client, roomy)
+        assert paged.document is first.document and paged.pages == [0]
+        # A copy naming another document shares the memo, and still downloads its own.
+        real = OCRRequest.build(url.replace("/doc.pdf", "/real.pdf")).document
+        other = await inline_remote_document(
+            request.model_copy(update={"document": real}), client, roomy
+        )
+        assert other.document != first.document
         with pytest.raises(DocumentTooLargeError):
             await inline_remote_document(request, client, tight)
-    assert served == ["/doc.pdf"]
+    assert served == ["/doc.pdf", "/real.pdf"]
 
 
 async def test_inlining_holds_two_copies_of_the_document_at_most(
