@@ -137,11 +137,25 @@ def _describe_deployment(deployment: Deployment, entry: Mapping[str, Any]) -> di
             "pages_per_minute": deployment.pages_per_minute,
             "max_pages_per_request": deployment.max_pages_per_request,
         },
+        "per_request": _per_request(deployment),
         "price_per_1000_pages": _per_thousand(deployment.price_per_page),
         "price_per_1000_annotated_pages": _per_thousand(deployment.price_per_annotated_page),
         "price_source": "configured" if configured_price else "list price",
         "timeout": deployment.timeout,
         "tags": list(deployment.tags),
+    }
+
+
+def _per_request(deployment: Deployment) -> dict[str, Any]:
+    """What one request to the deployment may carry (router.capabilities, its settings first)."""
+    info = deployment.info
+    return {
+        "max_pages": info.max_pages_per_request,
+        "max_bytes": info.max_request_bytes,
+        "bytes_of": info.request_bytes_measure,
+        "file_id": info.accepts_file_id,
+        "fetches_urls": info.fetches_urls,
+        "model_listed": info.listed,
     }
 
 
@@ -239,6 +253,14 @@ def render_text(source: str, description: Mapping[str, Any], out: TextIO) -> Non
                 "    limits: "
                 + "  ".join(f"{name}={_or_dash(value)}" for name, value in limits.items())
                 + "\n"
+            )
+            takes = item["per_request"]
+            write(
+                f"    per request: {takes['max_pages']} pages, "
+                f"{takes['max_bytes'] / 2**20:.1f} MB of {takes['bytes_of']}; "
+                f"file_id {'yes' if takes['file_id'] else 'no'}; remote URLs "
+                f"{'fetched by the host' if takes['fetches_urls'] else 'downloaded and inlined'}"
+                f"{'' if takes['model_listed'] else ' (model not in the table: host limits)'}\n"
             )
             write(
                 f"    price per 1,000 pages: {_price(item['price_per_1000_pages'])} "

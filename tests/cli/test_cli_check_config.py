@@ -250,3 +250,27 @@ def test_a_deprecated_model_warns_and_stays_valid(
     before = datetime.date(2026, 12, 1)
     assert check_config(path, as_json=False, out=io.StringIO(), err=quiet, today=before) == 0
     assert quiet.getvalue() == ""
+
+
+def test_each_deployment_shows_what_one_request_may_carry(
+    tmp_path: Path, three_provider_environment: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(tmp_path, THREE_PROVIDERS)
+    assert main(["check-config", path]) == 0
+    text = capsys.readouterr().out
+    assert (
+        "per request: 1000 pages, 50.0 MB of document; file_id yes; remote URLs fetched by the host"
+    ) in text
+    assert "per request: 30 pages, 30.0 MB of document; file_id no; remote URLs downloaded" in text
+    assert "per request: 30 pages, 10.0 MB of body; file_id no" in text
+    assert main(["check-config", path, "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    azure = described["groups"]["ocr"][1]
+    assert azure["per_request"] == {
+        "max_pages": 30,
+        "max_bytes": 30 * 2**20,
+        "bytes_of": "document",
+        "file_id": False,
+        "fetches_urls": False,
+        "model_listed": True,
+    }
