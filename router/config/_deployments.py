@@ -23,7 +23,13 @@ from pydantic import model_validator as _model_validator
 
 from providers import create_provider, split_model
 from providers.base import TokenCallable
-from router.config._base import ConfigModel, config_error, log_ignored, validation_problems
+from router.config._base import (
+    ConfigModel,
+    config_error,
+    log_ignored,
+    logger,
+    validation_problems,
+)
 from router.deployment import Deployment, derive_deployment_id
 from router.errors import ConfigError
 from router.pricing import resolve_prices
@@ -273,7 +279,25 @@ def build_deployments(model_list: Sequence[ModelListEntry]) -> list[Deployment]:
             problems.append(f"{where}: {error}")
     if problems:
         raise config_error(problems)
+    _warn_aged_models(deployments)
     return deployments
+
+
+_warned_models: set[str] = set()
+
+
+def _warn_aged_models(deployments: Sequence[Deployment]) -> None:
+    """Log (once per model and process) a deployment of a deprecated or retired model: a retired
+    one answers 404 to every call (`ocr-router check-config` refuses it)."""
+    for deployment in deployments:
+        info = deployment.info
+        state = info.lifecycle()
+        if state == "current" or deployment.model in _warned_models:
+            continue
+        _warned_models.add(deployment.model)
+        when = info.retires_on if state == "retired" else info.deprecated_on
+        successor = f"; use {info.successor}" if info.successor else ""
+        logger.warning("%s is %s (since %s)%s", deployment.model, state, when, successor)
 
 
 def entry_name(index: int, entry: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -216,3 +217,27 @@ def test_model_missing_from_the_table_has_no_price() -> None:
     assert deployment.price_per_page is None
     assert deployment.price_per_annotated_page is None
     assert deployment.price(10) is None
+
+
+def test_a_retired_model_is_logged_once_with_its_successor(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from router.config import _deployments
+
+    _deployments._warned_models.discard("azure_ai/mistral-document-ai-2505")
+    entry = {
+        "model_name": "ocr",
+        "model": "azure_ai/mistral-document-ai-2505",
+        "api_key": "k",
+        "api_base": "https://r.services.ai.azure.com",
+    }
+    with caplog.at_level(logging.WARNING, logger="ocr_router.config"):
+        build_deployments([entry])
+        build_deployments([entry])
+    warnings = [
+        r.getMessage() for r in caplog.records if "mistral-document-ai-2505" in r.getMessage()
+    ]
+    assert warnings == [
+        "azure_ai/mistral-document-ai-2505 is retired (since 2026-07-15); "
+        "use azure_ai/mistral-document-ai-2512"
+    ]
