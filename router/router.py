@@ -485,15 +485,40 @@ class Router:
         if key is None or self.cache is None:
             response = await self._route(job)
             return response if adapt is None else adapt(response)
+        leading = False
         if cache is True:
-            hit = await self.cache.get(key)
+            hit, leading = await self._cached_or_lead(key, job)
             if hit is not None:
                 return self._served_from_cache(hit, job)
-        response = await self._route(job)
-        if adapt is not None:
-            response = adapt(response)
-        await self._store(key, response, job)
+        stored = False
+        try:
+            response = await self._route(job)
+            if adapt is not None:
+                response = adapt(response)
+            stored = await self._store(key, response, job)
+        finally:
+            if leading:
+                self.cache.in_flight.done(key, stored)
         return response
+
+    async def _cached_or_lead(self, key: str, job: _Request) -> tuple[CachedResult | None, bool]:
+        """(the stored answer, or None and whether this request leads the identical ones in
+        flight): an identical request already being sent is waited for, within the deadline."""
+        assert self.cache is not None
+        while True:
+            hit = await self.cache.get(key)
+            if hit is not None:
+                return hit, False
+            leader = self.cache.in_flight.follow(key)
+            if leader is None:
+                return None, True
+            remaining = job.deadline - self._clock()
+            if remaining <= 0:
+                raise RequestTimeoutError("no answer within the deadline (an identical request)")
+            # Waited for, never cancelled: the leader's future is shared by every follower.
+            await asyncio.wait({leader}, timeout=remaining)
+            if leader.done() and not leader.result():
+                return None, False  # not stored: go out at once, beside the other followers
 
     async def _route(self, job: _Request) -> OCRResponse:
         """The request's attempts over the deployments of its plan."""
@@ -556,14 +581,15 @@ class Router:
             )
         )
 
-    async def _store(self, key: str, response: OCRResponse, job: _Request) -> None:
+    async def _store(self, key: str, response: OCRResponse, job: _Request) -> bool:
+        """Put the answer in the cache; whether it was stored."""
         info, deployment = response.call_info, job.last_deployment
         if self.cache is None or info is None or deployment is None:
-            return
+            return False
         usd = exact_cost(
             deployment, response.usage_info, annotated_request=job.request.is_annotated
         )
-        await self.cache.put(
+        return await self.cache.put(
             key,
             response,
             deployment_id=info.deployment_id,

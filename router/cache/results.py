@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from router.cache.backends import CacheBackend, DiskBackend, MemoryBackend, RedisBackend
+from router.cache.inflight import InFlight
 from router.errors import ConfigError
 from router.types import OCRResponse
 
@@ -65,6 +66,7 @@ class ResultCache:
         self.ttl = ttl
         self.max_entry_bytes = max_entry_bytes
         self.description = description  # "memory", "directory", "redis": never a URL
+        self.in_flight = InFlight()  # identical requests being sent (router/cache/inflight.py)
         self.hits = 0
         self.misses = 0
         self.errors = 0
