@@ -29,6 +29,12 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from router.bounded_body import (
+    ACCEPT_ENCODING,
+    BodyTooLargeError,
+    UndecodableBodyError,
+    read_capped,
+)
 from router.capabilities import ModelInfo, lookup, with_overrides
 from router.errors import (
     APIConnectionError,
@@ -40,6 +46,7 @@ from router.errors import (
     scrub,
 )
 from router.request_body import encode_body
+from router.transport import MAX_RESPONSE_BYTES
 from router.types import OCRRequest, OCRResponse, document_url_of
 
 TokenCallable = Callable[[], "str | Awaitable[str]"]
@@ -96,6 +103,9 @@ class ProviderSettings(BaseModel):
     allow_private_document_urls: bool = False
     max_document_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     document_fetch_timeout: float = Field(default=30.0, gt=0)
+    # The largest answer read from the provider, decoded (gzip included): 100 MiB holds a 50 MB
+    # document's images as base64 and its text; past it the answer is the deployment's failure.
+    max_response_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
 
     def secret_values(self) -> list[str]:
         """Every secret these settings hold, so that messages can be scrubbed of them."""
@@ -205,6 +215,8 @@ class Provider(ABC):
         # join, ours; ours replace the client's defaults (httpx's `Accept: */*`).
         headers = {"content-type": ("Content-Type", "application/json")}
         headers["accept"] = ("Accept", "application/json")
+        # Only the codings `read_capped` inflates under its cap (httpx would add br and zstd).
+        headers["accept-encoding"] = ("Accept-Encoding", ACCEPT_ENCODING)
         for name, value in self._sendable(self.settings.headers).items():
             headers[name.lower()] = (name, value)
         for name, value in self._sendable(await self.auth_headers(client)).items():
@@ -260,8 +272,9 @@ class Provider(ABC):
                 )
         return headers
 
-    def parse_response(self, response: httpx.Response) -> OCRResponse:
-        content = response.content
+    def parse_response(self, response: httpx.Response, content: bytes | None = None) -> OCRResponse:
+        """The OCR response in `content` (the body as `send` read it; default: the response's)."""
+        content = response.content if content is None else content
         if not content.strip() or content.strip() == b"null":
             raise InvalidResponseError(
                 f"{response.status_code} with an empty or null body", provider=self.name
@@ -276,11 +289,11 @@ class Provider(ABC):
                 provider=self.name,
             ) from None
 
-    def map_error(self, response: httpx.Response) -> OCRRouterError:
+    def map_error(self, response: httpx.Response, content: bytes | None = None) -> OCRRouterError:
         return error_from_response(
             response.status_code,
             response.headers,
-            response.content,
+            response.content if content is None else content,
             provider=self.name,
             secrets=self.secrets(),
         )
@@ -293,8 +306,14 @@ class Provider(ABC):
         http_request = await self.build_request(request, client)
         if limit is not None:
             http_request.extensions["timeout"] = dict.fromkeys(_TIMEOUT_PHASES, limit)
+        cap = self.settings.max_response_bytes
+        http_request.extensions[MAX_RESPONSE_BYTES] = cap  # the fast transport reads no further
         try:
-            response = await client.send(http_request)
+            response = await client.send(http_request, stream=True)
+            try:
+                content = await read_capped(response, cap)
+            finally:
+                await response.aclose()
         except httpx.TimeoutException as error:
             raise RequestTimeoutError(
                 f"no answer in time ({type(error).__name__})", provider=self.name
@@ -302,12 +321,18 @@ class Provider(ABC):
         except httpx.TransportError as error:
             message = scrub(f"{type(error).__name__}: {error}", self.secrets())
             raise APIConnectionError(message, provider=self.name) from None
-        except httpx.DecodingError:
-            # Not a TransportError: a body that fails to decompress is as unreadable as garbage.
+        except BodyTooLargeError as error:
+            size = "" if error.declared is None else f" ({error.declared} bytes declared)"
             raise InvalidResponseError(
-                "the answer's body could not be decoded (its Content-Encoding is corrupt)",
+                f"the answer is over max_response_bytes ({cap} bytes decoded){size}",
                 provider=self.name,
             ) from None
+        except (httpx.DecodingError, UndecodableBodyError) as error:
+            # Not a TransportError: a body that fails to decompress is as unreadable as garbage.
+            reason = error if isinstance(error, UndecodableBodyError) else "its encoding is corrupt"
+            raise InvalidResponseError(
+                f"the answer's body could not be decoded ({reason})", provider=self.name
+            ) from None
         if response.status_code >= 300:
-            raise self.map_error(response)
-        return self.parse_response(response)
+            raise self.map_error(response, content)
+        return self.parse_response(response, content)

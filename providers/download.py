@@ -11,8 +11,9 @@ network. The guard therefore:
 - connects to the very address it checked (DNS-rebinding defence, see `_pinned_request`);
 - follows at most `MAX_REDIRECTS` redirects by hand, checking each hop the same way;
 - caps the body at `max_document_bytes` and the whole download at `document_fetch_timeout`. The
-  cap counts decoded bytes and is enforced while decoding (`_BoundedDecoder`): httpx would inflate
-  each received chunk whole, and 64 KB of gzip inflates to 64 MB (stacked codings multiply that).
+  cap counts decoded bytes and is enforced while decoding (router/bounded_body.py): httpx would
+  inflate each received chunk whole, and 64 KB of gzip inflates to 64 MB (stacked codings
+  multiply that).
 
 Error messages show a URL without its query string or user info: signed URLs carry secrets there.
 """
@@ -23,12 +24,12 @@ import asyncio
 import dataclasses
 import ipaddress
 import socket
-import zlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from router.bounded_body import ACCEPT_ENCODING, BoundedDecoder, UndecodableBodyError
 from router.errors import (
     BadRequestError,
     CapabilityError,
@@ -60,9 +61,6 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # The NAT64 well-known prefix embeds an IPv4 address in its last 32 bits.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _CREDENTIAL_HEADERS = ("authorization", "api-key", "x-api-key", "x-goog-api-key")
-# The only content codings asked for: the ones `_BoundedDecoder` inflates under the cap. (httpx
-# would add br and zstd whenever their packages are installed.)
-_ACCEPT_ENCODING = "gzip, deflate"
 
 
 def is_remote_url(url: str | None) -> bool:
@@ -191,7 +189,7 @@ def _pinned_request(
     request = client.build_request(
         "GET",
         url.copy_with(host=address),
-        headers={"Host": host_header, "Accept": "*/*", "Accept-Encoding": _ACCEPT_ENCODING},
+        headers={"Host": host_header, "Accept": "*/*", "Accept-Encoding": ACCEPT_ENCODING},
         extensions=extensions,
     )
     # The shared client may carry default headers meant for a provider: never hand a provider
@@ -209,45 +207,6 @@ def _status_error(status: int, url: httpx.URL) -> OCRRouterError:
     return BadRequestError(f"downloading the document {where} answered {status}")
 
 
-class _BoundedDecoder:
-    """Decodes one content coding (identity, gzip or deflate) without ever producing more than
-    asked for, so a decompression bomb stops at the cap instead of filling memory."""
-
-    def __init__(self, encoding: str, url: httpx.URL) -> None:
-        self._encoding = encoding
-        self._url = url
-        self._zlib: Any = None
-        if encoding in ("gzip", "x-gzip"):
-            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        elif encoding == "deflate":
-            self._zlib = zlib.decompressobj(zlib.MAX_WBITS)
-            self._first = True  # some servers send raw deflate without the zlib wrapper
-        elif encoding not in ("", "identity"):
-            # Stacked codings ("gzip, gzip") multiply the ratio; br and zstd were not asked for.
-            raise BadRequestError(
-                f"the document {safe_url(url)} uses a Content-Encoding the download does not "
-                f"accept ({encoding[:40]}): only gzip or deflate"
-            )
-
-    def decode(self, data: bytes, max_length: int) -> bytes:
-        """At most `max_length` decoded bytes of `data` (more input left over means more)."""
-        if self._zlib is None:
-            return data
-        try:
-            return bytes(self._zlib.decompress(data, max_length))
-        except zlib.error:
-            if self._encoding == "deflate" and self._first:
-                self._first = False
-                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-                return self.decode(data, max_length)
-            raise BadRequestError(
-                f"the document {safe_url(self._url)} is not valid {self._encoding} data"
-            ) from None
-        finally:
-            if self._encoding == "deflate":
-                self._first = False
-
-
 async def _read_capped(response: httpx.Response, limit: int, url: httpx.URL) -> Base64Builder:
     declared = response.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -263,17 +222,20 @@ async def _read_capped(response: httpx.Response, limit: int, url: httpx.URL) -> 
             )
         content.feed(response.content)
         return content
-    decoder = _BoundedDecoder(response.headers.get("content-encoding", "").strip().lower(), url)
     # Raw bytes, decoded here: asking for one byte past what the cap leaves is enough to tell an
     # oversized document, however much its compressed chunk would inflate to. Encoded as they
     # come: the raw document is never held whole beside its data URI.
-    async for raw in response.aiter_raw():
-        chunk = decoder.decode(raw, limit - content.size + 1)
-        if content.size + len(chunk) > limit:
-            raise DocumentTooLargeError(
-                f"the document {safe_url(url)} is over the {limit}-byte limit"
-            )
-        content.feed(chunk)
+    try:
+        decoder = BoundedDecoder(response.headers.get("content-encoding", "").strip().lower())
+        async for raw in response.aiter_raw():
+            chunk = decoder.decode(raw, limit - content.size + 1)
+            if content.size + len(chunk) > limit:
+                raise DocumentTooLargeError(
+                    f"the document {safe_url(url)} is over the {limit}-byte limit"
+                )
+            content.feed(chunk)
+    except UndecodableBodyError as error:
+        raise BadRequestError(f"the document {safe_url(url)}: {error}") from None
     return content
 
 

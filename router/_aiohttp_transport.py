@@ -14,8 +14,9 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+from router.bounded_body import BodyTooLargeError
 from router.request_body import SplicedBody
-from router.transport import READ_WHOLE_BODY
+from router.transport import MAX_RESPONSE_BYTES, READ_WHOLE_BODY
 
 T = TypeVar("T")
 
@@ -129,7 +130,7 @@ class FastTransport(AiohttpTransport):
         )
         answer = await _within(_head_bound(request, timeout), opening)
         try:
-            content = await answer.read()
+            content = await _read_raw(answer, request.extensions.get(MAX_RESPONSE_BYTES))
         finally:
             answer.release()
         extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
@@ -138,7 +139,9 @@ class FastTransport(AiohttpTransport):
         return httpx.Response(
             answer.status,
             headers=answer.raw_headers,
-            content=content,  # decoded here by httpx (Content-Encoding), as a stream would be
+            # A stream, not `content=`: httpx would decode content at once, whole (a gzip bomb
+            # inflated before any cap); the reader decodes it (`aread`, or `read_capped`).
+            stream=httpx.ByteStream(content),
             request=request,
             extensions=extensions,
         )
@@ -189,6 +192,28 @@ class _Body(httpx.AsyncByteStream):
             release, self._release = self._release, None
             if release is not None:
                 release()
+
+
+async def _read_raw(answer: aiohttp.ClientResponse, limit: int | None) -> bytes:
+    """The raw body, or `BodyTooLargeError` once it is known to pass `limit` raw bytes (from
+    Content-Length before reading, else as it arrives); the connection is dropped then."""
+    if limit is None:
+        return await answer.read()
+    declared = answer.content_length
+    if declared is not None and declared > limit:
+        answer.close()
+        raise BodyTooLargeError(limit, declared)
+    if declared is not None:
+        return await answer.read()
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await answer.content.readany():
+        size += len(chunk)
+        if size > limit:
+            answer.close()
+            raise BodyTooLargeError(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _head_bound(request: httpx.Request, timeout: dict[str, float | None]) -> float | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import enum
 import json
+import math
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -261,6 +262,13 @@ class InvalidResponseError(TransientError):
     status_code = 502
 
 
+class UnexpectedStatusError(TransientError):
+    """A 3xx or another status the table does not map: the deployment misbehaves (WIRE.md),
+    so another one is tried and this one is cooled after repeated failures."""
+
+    status_code = 502
+
+
 class DocumentFetchError(TransientError):
     """A remote document could not be downloaded for a provider that needs it inline."""
 
@@ -295,25 +303,36 @@ def error_class_for_status(status: int) -> type[OCRRouterError]:
         return _STATUS_CLASSES[status]
     if status >= 500:
         return ServerError
-    return BadRequestError
+    # A redirect (the router follows none) or a status no host documents: not the request's
+    # fault, so not a 400 that would stop the request on the first deployment.
+    return UnexpectedStatusError
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds to wait from `retry-after-ms`, or `Retry-After` as seconds or an HTTP date."""
+    """Seconds to wait from `retry-after-ms`, or `Retry-After` as seconds or an HTTP date.
+
+    A non-finite value ("inf", "nan") counts as absent: it would cool a deployment for ever.
+    How long a finite wait may cool a deployment is capped where cooldowns are set
+    (`max_cooldown_time`, router/health.py)."""
     lowered = {key.lower(): value for key, value in headers.items()}
     milliseconds = lowered.get("retry-after-ms")
     if milliseconds is not None:
         try:
-            return max(0.0, float(milliseconds) / 1000)
+            waited = float(milliseconds) / 1000
         except ValueError:
             pass
+        else:
+            if math.isfinite(waited):
+                return max(0.0, waited)
     value = lowered.get("retry-after")
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -429,6 +448,7 @@ __all__ = [
     "RequestTimeoutError",
     "ServerError",
     "TransientError",
+    "UnexpectedStatusError",
     "UnprocessableEntityError",
     "UnsafeDocumentURLError",
     "describe_error_body",

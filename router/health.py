@@ -11,8 +11,10 @@ What cools a deployment follows the error's `cooldown` (router/errors.py):
 - `LONG` (401/403/404): credentials or endpoint are wrong; cooled at once for
   `auth_cooldown_time`, since retrying in seconds cannot fix a key.
 - `RETRY_AFTER` (429): cooled until the provider's `Retry-After` (for `cooldown_time` when it
-  gave none). A later, longer Retry-After extends the cooldown; a shorter one never shortens it
-  (LiteLLM lets the first deadline stand, and sends too early).
+  gave none), never longer than `max_cooldown_time`: `Retry-After: 999999` (11.6 days) or
+  `1e300` (for ever) would take a deployment out of service on one answer's say. A later,
+  longer Retry-After extends the cooldown; a shorter one never shortens it (LiteLLM lets the
+  first deadline stand, and sends too early).
 - `ON_REPEAT` (5xx, timeouts, resets, garbage): cooled for `cooldown_time` after `allowed_fails`
   consecutive failures; one blip is not worth losing a deployment for.
 - `NONE` (400, 422): the request was wrong, not the deployment; no effect.
@@ -29,6 +31,7 @@ The records live in the router's state (router/state/), so this module is pure p
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from router.errors import ConfigError, Cooldown, OCRRouterError
@@ -154,7 +157,9 @@ class CircuitBreaker:
             period = self._base(error)
             until = now + period
             reason = (
-                f"{label} (Retry-After {period:g}s)" if error.retry_after is not None else label
+                f"{label} (Retry-After {period:g}s)"
+                if self.retry_after_of(error) is not None
+                else label
             )
         elif (
             kind is Cooldown.ON_REPEAT
@@ -163,10 +168,11 @@ class CircuitBreaker:
         ):
             period = policy.cooldown_time
             until, reason = now + period, f"{failures} consecutive failures ({label})"
-        if error.retry_after is not None and (until is None or until < now + error.retry_after):
-            until = now + error.retry_after
-            reason = f"{label} (Retry-After {error.retry_after:g}s)"
-            period = max(period, error.retry_after)
+        wait = self.retry_after_of(error)
+        if wait is not None and (until is None or until < now + wait):
+            until = now + wait
+            reason = f"{label} (Retry-After {wait:g}s)"
+            period = max(period, wait)
         current = record.cooldown_until
         cooled = until is not None and (current is None or until > current or probe)
         if cooled:
@@ -189,9 +195,17 @@ class CircuitBreaker:
         kind = cooldown_of(error)
         if kind is Cooldown.LONG:
             return self.policy.auth_cooldown_time
-        if kind is Cooldown.RETRY_AFTER and error.retry_after is not None:
-            return error.retry_after
+        wait = self.retry_after_of(error)
+        if kind is Cooldown.RETRY_AFTER and wait is not None:
+            return wait
         return self.policy.cooldown_time
+
+    def retry_after_of(self, error: OCRRouterError) -> float | None:
+        """The error's Retry-After, capped at `max_cooldown_time`; non-finite counts as absent."""
+        wait = error.retry_after
+        if wait is None or not math.isfinite(wait):
+            return None
+        return min(max(wait, 0.0), self.policy.max_cooldown_time)
 
 
 __all__ = ["Availability", "CircuitBreaker", "HealthPolicy", "cooldown_of"]

@@ -4,8 +4,9 @@
 response's headers as an `email.message.Message`) and event hooks: about 40 microseconds a call,
 more than the whole routing decision. The router's own client uses none of them (it has no auth
 flow, no hooks, never follows redirects and never reads cookies), so its `send` hands the request
-to the transport and reads the body. Anything else (streaming, an auth or redirect override, a
-closed client) takes httpx's own path. Clients lent by a caller are never of this class.
+to the transport and reads the body, or with `stream=True` leaves the reading to the caller
+(providers read under a cap). Anything else (an auth or redirect override, a closed client)
+takes httpx's own path. Clients lent by a caller are never of this class.
 """
 
 from __future__ import annotations
@@ -32,13 +33,15 @@ class RouterClient(httpx.AsyncClient):
         follow_redirects: Any = httpx.USE_CLIENT_DEFAULT,
     ) -> httpx.Response:
         plain = auth is httpx.USE_CLIENT_DEFAULT and follow_redirects is httpx.USE_CLIENT_DEFAULT
-        if stream or not plain or self.is_closed:
+        if not plain or self.is_closed:
             return await super().send(
                 request, stream=stream, auth=auth, follow_redirects=follow_redirects
             )
         request.extensions[READ_WHOLE_BODY] = True
         response = await self._direct.handle_async_request(request)
         response.request = request
+        if stream:  # the caller reads it (`Provider.send`, under its cap) and closes it
+            return response
         try:
             await response.aread()  # reading to the end also closes it (the connection is free)
         except BaseException:

@@ -730,6 +730,8 @@ class Router:
     ) -> None:
         error.deployment_id = deployment.id
         error.provider = deployment.provider_name
+        # What the caller (and the proxy's Retry-After) is told is what the cooldown honours.
+        error.retry_after = self._health.retry_after_of(error)
         job.last_error = error
         now = self._clock()
         label = describe_error(error)

@@ -45,6 +45,9 @@ import httpx
 # A request extension: the caller reads the whole body at once (`RouterClient`), so the fast
 # transport may read it in one piece instead of streaming it.
 READ_WHOLE_BODY = "ocr_router.read_whole_body"
+# A request extension: the most raw bytes of the answer worth reading (`Provider.send` caps the
+# decoded body at it); the fast transport stops reading there (`BodyTooLargeError`).
+MAX_RESPONSE_BYTES = "ocr_router.max_response_bytes"
 
 
 def fast_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
@@ -60,4 +63,4 @@ def fast_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
     return FastTransport(limits)
 
 
-__all__ = ["READ_WHOLE_BODY", "fast_transport"]
+__all__ = ["MAX_RESPONSE_BYTES", "READ_WHOLE_BODY", "fast_transport"]

@@ -116,6 +116,8 @@ class DeploymentSpec(ConfigModel):
     # None: the provider's own defaults (50 MB, 30 s).
     max_document_bytes: int | None = Field(default=None, gt=0)
     document_fetch_timeout: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    # None: the provider's default (100 MiB decoded); a larger answer fails over.
+    max_response_bytes: int | None = Field(default=None, gt=0)
 
     # Routing settings.
     weight: float = Field(default=1.0, gt=0, allow_inf_nan=False)  # equal shares by default
@@ -191,6 +193,8 @@ class DeploymentSpec(ConfigModel):
             settings["max_document_bytes"] = self.max_document_bytes
         if self.document_fetch_timeout is not None:
             settings["document_fetch_timeout"] = self.document_fetch_timeout
+        if self.max_response_bytes is not None:
+            settings["max_response_bytes"] = self.max_response_bytes
         return settings
 
     def to_deployment(self, *, deployment_id: str | None = None) -> Deployment:

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from cost_probe import MB, PeakRSS
+from hostile_upstream import hostile_upstream, status
 from proxy_helpers import (
     BEARER,
     DOCUMENT,
@@ -312,3 +313,28 @@ async def test_the_access_log_shows_no_key_sent_in_a_query_string(
     assert len(lines) == 2, lines
     assert "/v1/models?[query omitted]" in lines[0]
     assert not [line for line in lines if MASTER_KEY in line], lines
+
+
+async def test_readiness_answers_after_a_retry_after_of_1e300(
+    fake_server: Callable[[FakeProvider], Awaitable[str]],
+) -> None:
+    answer = status("429 Too Many Requests", {"Retry-After": "1e300"})
+    general = GeneralSettings.model_validate({"master_key": MASTER_KEY})
+    async with hostile_upstream(answer) as upstream:
+        router = Router([mistral_entry("a", upstream.url)], timeout=5)
+        app = create_app(router, general)
+        async with (
+            router,
+            serve_app(app, general) as served,
+            httpx.AsyncClient(base_url=served, timeout=GUARD_S) as client,
+        ):
+            refused = await client.post(
+                "/v1/ocr", json={"model": "ocr", "document": DOCUMENT}, headers=BEARER
+            )
+            readiness = await client.get("/health/readiness")
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) <= 600  # the cap, not 10^300 seconds
+    assert readiness.status_code == 503  # was a 500 (OverflowError)
+    (row,) = readiness.json()["deployments"]
+    assert row["status"] == "cooling"
+    assert row["cooldown_until"] is not None
