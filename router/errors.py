@@ -93,6 +93,11 @@ class OCRRouterError(Exception):
         return f"{type(self).__name__}(status={self.status_code}, {str(self)!r})"
 
 
+class RouterClosedError(RuntimeError):
+    """A Router was used after `close()` or `aclose()`. Its pools are closed for good: reopening
+    them in silence would leak connections nobody closes again. Make a new Router instead."""
+
+
 class ConfigError(OCRRouterError, ValueError):
     """A setting is missing or wrong (raised before any request is sent)."""
 
@@ -446,6 +451,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "RequestTimeoutError",
+    "RouterClosedError",
     "ServerError",
     "TransientError",
     "UnexpectedStatusError",

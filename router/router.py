@@ -64,7 +64,13 @@ from router.cache import (
 from router.config import RouterSettings, build_deployments, load_config
 from router.cost import CostLedger, CostReport, exact_cost
 from router.deployment import Deployment
-from router.errors import ConfigError, InvalidRequestError, OCRRouterError, RequestTimeoutError
+from router.errors import (
+    ConfigError,
+    InvalidRequestError,
+    OCRRouterError,
+    RequestTimeoutError,
+    RouterClosedError,
+)
 from router.events import Hook, RouterEvent, describe_error, emit, listened
 from router.fit import (
     Envelope,
@@ -279,6 +285,7 @@ class Router:
         # counter of the changes (a request ended, health changed) that may let one proceed.
         self._waiters: dict[_Waiter, None] = {}
         self._changes = 0
+        self._closed = False  # by close()/aclose(): later calls raise RouterClosedError
 
     @classmethod
     def from_config(cls, source: str | PathLike[str] | Mapping[str, Any], **options: Any) -> Router:
@@ -370,6 +377,7 @@ class Router:
         `partial=True` then returns the pages that succeeded, the missing ones named in
         `call_info.missing`, instead of raising.
         """
+        self._check_open()
         # A name no group has is "" on spans and metrics: clients' typos must not grow label sets.
         with RequestScope(model if model in self._groups else "", request_id) as scope:
             response = await self._serve(
@@ -1065,6 +1073,7 @@ class Router:
     ) -> OCRResponse:
         """`aocr` for synchronous code: the same retries, fallbacks, cooldowns, cache and
         sharding."""
+        self._check_open()
         coroutine = self.aocr(
             model,
             document,
@@ -1097,8 +1106,14 @@ class Router:
                 self._sync_loop, self._sync_thread = loop, thread
             return self._sync_loop
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RouterClosedError(f"{self!r} is closed: make a new Router to send more requests")
+
     async def aclose(self) -> None:
-        """Close the connection pools the router owns and stop its sync thread."""
+        """Close the connection pools the router owns and stop its sync thread. Closing twice
+        is harmless; any other use after closing raises `RouterClosedError`."""
+        self._closed = True
         client = self._clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
             await client.aclose()
@@ -1111,6 +1126,7 @@ class Router:
 
     def close(self) -> None:
         """`aclose` for synchronous code."""
+        self._closed = True
         self._close_other_pools()
         if self.cache is not None:
             self.cache.close()
@@ -1136,6 +1152,7 @@ class Router:
         loop.close()
 
     async def __aenter__(self) -> Router:
+        self._check_open()
         return self
 
     async def __aexit__(
@@ -1147,6 +1164,7 @@ class Router:
         await self.aclose()
 
     def __enter__(self) -> Router:
+        self._check_open()
         return self
 
     def __exit__(

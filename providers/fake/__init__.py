@@ -26,6 +26,14 @@ fake.outcomes             # Counter: {"ok": 3, "503": 1, "429": 1, "timeout": 1,
 fake.reset()              # forget requests and counters, restart the script and the seeds
 ```
 
+Several fakes behind one Router, in-process (`providers.fake.fleet`):
+
+```python
+fleet = FakeFleet({"a": FakeProvider("mistral"), "b": FakeProvider("azure_ai", script=["503"])})
+async with fleet.router() as router:
+    response = await router.aocr("ocr", make_pdf(2))   # from providers.samples
+```
+
 From a shell: `ocr-router fake-server --provider mistral --port 0 --script ok,500 --fault 503=0.1`.
 
 Fault entries (script items and rate keys): `ok`, any status `"400"`-`"599"` (in the dialect's
@@ -39,6 +47,7 @@ from __future__ import annotations
 
 from providers.fake.dialects import DIALECT_NAMES, NEW_REQUEST_FIELDS, Reply
 from providers.fake.faults import DEFAULT_RETRY_AFTER_S, Fault, FaultPlan, parse_fault
+from providers.fake.fleet import FakeFleet, HostTransport
 from providers.fake.latency import Latency
 from providers.fake.provider import (
     DEFAULT_HANG_SECONDS,
@@ -56,9 +65,11 @@ __all__ = [
     "NEW_REQUEST_FIELDS",
     "PAGE_DIMENSIONS",
     "Answer",
+    "FakeFleet",
     "FakeProvider",
     "Fault",
     "FaultPlan",
+    "HostTransport",
     "Latency",
     "ReceivedRequest",
     "Reply",
