@@ -23,8 +23,8 @@ from __future__ import annotations
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, ClassVar, TypedDict
 
 import httpx
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -122,6 +122,25 @@ class ProviderSettings(BaseModel):
         elif isinstance(self.credentials, dict):
             values.extend(str(v) for k, v in self.credentials.items() if "key" in k)
         return values
+
+
+class ProviderOptions(TypedDict, total=False):
+    """The provider settings `ocr()`/`aocr()` take as keyword arguments, beside the explicit
+    `api_key`, `api_base`, `api_version` and `timeout`: the other fields of `ProviderSettings`,
+    under both spellings (a test keeps the two equal, so this is checked against the model
+    rather than a second truth)."""
+
+    project: str | None
+    vertex_project: str | None
+    location: str | None
+    vertex_location: str | None
+    credentials: str | SecretStr | Mapping[str, Any] | None
+    vertex_credentials: str | SecretStr | Mapping[str, Any] | None
+    token: str | SecretStr | TokenCallable | None
+    headers: Mapping[str, str]
+    allow_private_document_urls: bool
+    max_document_bytes: int
+    document_fetch_timeout: float
 
 
 class Provider(ABC):

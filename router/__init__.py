@@ -38,37 +38,65 @@ from router.types import (
     ImageURL,
     ImageURLChunk,
     OCRPageObject,
+    OCRParams,
     OCRRequest,
     OCRResponse,
     OCRUsageInfo,
 )
 
 if TYPE_CHECKING:
-    from router.api import aocr, ocr
+    from providers import register_provider
+    from router.api import OCRCallOptions, aocr, ocr
     from router.capabilities import ModelInfo, model_info
-    from router.events import RouterEvent
+    from router.config import BudgetSpec, RouterOptions, RouterSettings, load_config
+    from router.cost import CostReport
+    from router.deployment import Deployment
+    from router.events import Hook, RouterEvent
     from router.pricing import PRICES, Price, price_for
-    from router.router import NoDeploymentAvailableError, Router, UnknownModelError
+    from router.retry import instant_backoff, set_testing
+    from router.router import (
+        DeploymentHealth,
+        NoDeploymentAvailableError,
+        Router,
+        UnknownModelError,
+    )
     from router.state import MemoryState, RouterState
+    from router.state.redis import RedisState
+    from router.strategies import register_strategy
 
 __version__ = "0.1.0"
 
 # Loaded on first use: `providers` imports `router.errors`, and the Router imports `providers`, so
-# importing them here would be circular; it also keeps `import router` light.
+# importing them here would be circular; it also keeps `import router` light, and `RedisState`
+# (the `redis` extra) costs nothing to those who never touch it.
 _LAZY = {
     "aocr": "router.api",
     "ocr": "router.api",
+    "OCRCallOptions": "router.api",
+    "BudgetSpec": "router.config",
+    "RouterOptions": "router.config",
+    "RouterSettings": "router.config",
+    "load_config": "router.config",
+    "CostReport": "router.cost",
+    "Deployment": "router.deployment",
+    "Hook": "router.events",
     "RouterEvent": "router.events",
     "ModelInfo": "router.capabilities",
     "model_info": "router.capabilities",
     "PRICES": "router.pricing",
     "Price": "router.pricing",
     "price_for": "router.pricing",
+    "instant_backoff": "router.retry",
+    "set_testing": "router.retry",
+    "DeploymentHealth": "router.router",
     "NoDeploymentAvailableError": "router.router",
     "Router": "router.router",
     "UnknownModelError": "router.router",
     "MemoryState": "router.state",
     "RouterState": "router.state",
+    "RedisState": "router.state.redis",
+    "register_strategy": "router.strategies",
+    "register_provider": "providers",
 }
 
 
@@ -89,13 +117,18 @@ __all__ = [
     "Attempt",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetSpec",
     "CallInfo",
     "ConfigError",
     "Cooldown",
+    "CostReport",
+    "Deployment",
+    "DeploymentHealth",
     "DocumentFetchError",
     "DocumentTooLargeError",
     "DocumentURLChunk",
     "FileChunk",
+    "Hook",
     "ImageURL",
     "ImageURLChunk",
     "InvalidRequestError",
@@ -104,7 +137,9 @@ __all__ = [
     "ModelInfo",
     "NoDeploymentAvailableError",
     "NotFoundError",
+    "OCRCallOptions",
     "OCRPageObject",
+    "OCRParams",
     "OCRRequest",
     "OCRResponse",
     "OCRRouterError",
@@ -112,10 +147,13 @@ __all__ = [
     "PermissionDeniedError",
     "Price",
     "RateLimitError",
+    "RedisState",
     "RequestTimeoutError",
     "Router",
     "RouterClosedError",
     "RouterEvent",
+    "RouterOptions",
+    "RouterSettings",
     "RouterState",
     "ServerError",
     "TransientError",
@@ -123,7 +161,12 @@ __all__ = [
     "UnprocessableEntityError",
     "UnsafeDocumentURLError",
     "aocr",
+    "instant_backoff",
+    "load_config",
     "model_info",
     "ocr",
     "price_for",
+    "register_provider",
+    "register_strategy",
+    "set_testing",
 ]

@@ -28,21 +28,35 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import httpx
 from pydantic import AliasChoices, ValidationError
 
+from providers.base import ProviderOptions
 from router.errors import ConfigError, InvalidRequestError, OCRRouterError, RequestTimeoutError
 from router.pricing import resolve_prices
 from router.telemetry.scope import RequestScope
-from router.types import Attempt, CallInfo, OCRRequest, OCRResponse
+from router.types import (
+    Attempt,
+    CallInfo,
+    OCRParams,
+    OCRRequest,
+    OCRResponse,
+    checked_timeout,
+)
 
 if TYPE_CHECKING:
     from providers.base import Provider
 
-# `providers` is imported inside the functions: it imports `router.errors` and `router.types`, so
-# a module-level import here would make `import router` circular once `router` exports `ocr`.
+# `router` loads this module lazily (its `__getattr__`), so importing `providers.base` here is
+# no circle: `providers` needs only `router.errors` and `router.types`, never `router.api`.
+
+
+class OCRCallOptions(OCRParams, ProviderOptions, total=False):
+    """The keyword arguments of `ocr()`/`aocr()` beyond the explicit ones: Mistral's OCR
+    parameters (`OCRParams`) and the provider settings (`ProviderOptions`)."""
+
 
 logger = logging.getLogger("ocr_router.api")
 
@@ -90,7 +104,7 @@ async def aocr(
     price_per_annotated_page: float | None = None,
     extra_body: dict[str, Any] | None = None,
     request_id: str | None = None,
-    **params: Any,
+    **params: Unpack[OCRCallOptions],
 ) -> OCRResponse:
     """OCR one document with one provider.
 
@@ -148,8 +162,9 @@ async def _call(
     limit = _check_timeout(timeout)
     provider_name, model_name = split_model(model)
     setting_names = provider_setting_names()
-    settings = {key: value for key, value in params.items() if key in setting_names}
-    request_fields = {key: value for key, value in params.items() if key not in settings}
+    given: dict[str, Any] = dict(params)  # typed for mypy; unknown names still arrive here
+    settings = {key: value for key, value in given.items() if key in setting_names}
+    request_fields = {key: value for key, value in given.items() if key not in settings}
     # OCRRequest.build names every unknown field and points at extra_body=.
     request = OCRRequest.build(document, extra_body=extra_body, **request_fields)
     per_page, per_annotated_page = _prices(
@@ -218,7 +233,7 @@ def ocr(
     price_per_annotated_page: float | None = None,
     extra_body: dict[str, Any] | None = None,
     request_id: str | None = None,
-    **params: Any,
+    **params: Unpack[OCRCallOptions],
 ) -> OCRResponse:
     """The blocking form of `aocr` (same arguments, same result, same errors).
 
@@ -260,13 +275,8 @@ def _run_blocking(call: Callable[[], Awaitable[OCRResponse]]) -> OCRResponse:
 
 
 def _check_timeout(timeout: float | None) -> float:
-    if timeout is None:
-        return DEFAULT_TIMEOUT_S
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise InvalidRequestError(
-            f"timeout must be a positive number of seconds, not {timeout!r}", field="timeout"
-        )
-    return float(timeout)
+    checked = checked_timeout(timeout)
+    return DEFAULT_TIMEOUT_S if checked is None else checked
 
 
 def _prices(
@@ -340,4 +350,4 @@ async def _send_within(
         raise RequestTimeoutError(f"no answer within {limit:g} s", provider=provider.name) from None
 
 
-__all__ = ["DEFAULT_TIMEOUT_S", "aocr", "ocr", "provider_setting_names"]
+__all__ = ["DEFAULT_TIMEOUT_S", "OCRCallOptions", "aocr", "ocr", "provider_setting_names"]

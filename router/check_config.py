@@ -43,6 +43,12 @@ DEFAULT_CREDENTIAL_SOURCE = {
     "azure_ai": "uses $AZURE_AI_API_KEY",
     "vertex_ai": "uses Google application default credentials",
 }
+
+
+def _default_credential_source(provider: str) -> str:
+    return DEFAULT_CREDENTIAL_SOURCE.get(provider, "the provider's own default")
+
+
 # Raw config keys that hold a secret, and the spellings LiteLLM uses for them.
 SECRET_SPELLINGS: Mapping[str, tuple[str, ...]] = {
     "api_key": ("api_key",),
@@ -114,10 +120,12 @@ def _describe_deployment(deployment: Deployment, entry: Mapping[str, Any]) -> di
         raw_value = next((entry[key] for key in spellings if key in entry), None)
         if raw_value is not None or (name == "api_key" and provider != "vertex_ai"):
             secrets[name] = _describe_secret(
-                raw_value, DEFAULT_CREDENTIAL_SOURCE[provider], credential=name == "credentials"
+                raw_value,
+                _default_credential_source(provider),
+                credential=name == "credentials",
             )
     if provider == "vertex_ai" and not secrets:
-        secrets["credentials"] = f"not set ({DEFAULT_CREDENTIAL_SOURCE[provider]})"
+        secrets["credentials"] = f"not set ({_default_credential_source(provider)})"
     headers = entry.get("headers")
     configured_price = any(key in entry for key in ("price_per_page", "ocr_cost_per_page"))
     return {

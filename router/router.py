@@ -39,8 +39,8 @@ caller is used on the caller's loop and never closed by the router.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
-import math
 import random
 import threading
 import time
@@ -48,7 +48,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from os import PathLike
 from types import EllipsisType, TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
@@ -61,7 +61,7 @@ from router.cache import (
     request_parameters,
     result_key,
 )
-from router.config import RouterSettings, build_deployments, load_config
+from router.config import RouterOptions, RouterSettings, build_deployments, load_config
 from router.cost import CostLedger, CostReport, exact_cost
 from router.deployment import Deployment
 from router.errors import (
@@ -91,7 +91,15 @@ from router.strategies import create_strategy
 from router.strategies._sampling import SAMPLE_ABOVE, draw_usable
 from router.telemetry.scope import RequestScope
 from router.transport import fast_transport
-from router.types import MAX_PAGES_PER_REQUEST, Attempt, CallInfo, OCRRequest, OCRResponse
+from router.types import (
+    MAX_PAGES_PER_REQUEST,
+    Attempt,
+    CallInfo,
+    OCRParams,
+    OCRRequest,
+    OCRResponse,
+    checked_timeout,
+)
 
 if TYPE_CHECKING:
     from router.state.redis import RedisState  # the optional extra `redis`
@@ -175,6 +183,7 @@ class _Request:
     facts: RequestFacts | None = None  # set when some deployment may not take the request
     unfit: dict[str, str | None] = field(default_factory=dict)  # id -> why it cannot take it
     refused: dict[str, OCRRouterError] = field(default_factory=dict)  # refusals, by deployment
+    tags: frozenset[str] = frozenset()  # empty: any deployment; else one carrying any of them
     failed: set[str] = field(default_factory=set)
     attempts: list[Attempt] = field(default_factory=list)
     last_deployment: Deployment | None = None
@@ -187,9 +196,10 @@ class Router:
     Args:
         model_list: deployments: flat dicts, LiteLLM entries (`litellm_params`), `DeploymentSpec`
             or `Deployment` objects (see `router.config.build_deployments`).
-        settings: `RouterSettings` fields (`routing_strategy`, `num_retries`, `timeout`,
-            `fallbacks`, `default_fallbacks`, `allowed_fails`, `cooldown_time`, ...), validated;
-            a wrong one raises `ConfigError` naming it.
+        settings: a `RouterSettings` (or a mapping of its fields); flat keywords
+            (`routing_strategy`, `num_retries`, `timeout`, `fallbacks`, `allowed_fails`,
+            `cooldown_time`, ..., LiteLLM's spellings too: `RouterOptions`) go on top of it.
+            Both pass one validation; a wrong one raises `ConfigError` naming it.
         client: an `httpx.AsyncClient` to lend to providers on the caller's loop (not closed by
             the router); by default the router owns its pools.
         transport: the transport of the router's own pools (tests plug a fake's here).
@@ -205,14 +215,15 @@ class Router:
         self,
         model_list: Sequence[Any] = (),
         *,
+        settings: RouterSettings | Mapping[str, Any] | None = None,
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         hooks: Sequence[Hook] = (),
         state: RouterState | str | None = None,
         clock: Callable[[], float] = time.time,
-        **settings: Any,
+        **flat_settings: Unpack[RouterOptions],
     ) -> None:
-        self.settings = settings_ = RouterSettings.model_validate(settings)
+        self.settings = settings_ = RouterSettings.combine(settings, flat_settings)
         self._deployments = build_deployments(model_list)
         self._groups: dict[str, list[Deployment]] = {}
         for deployment in self._deployments:
@@ -359,7 +370,8 @@ class Router:
         request_id: str | None = None,
         shard_pages: int | EllipsisType | None = ...,
         partial: bool = False,
-        **params: Any,
+        tags: Sequence[str] | None = None,
+        **params: Unpack[OCRParams],
     ) -> OCRResponse:
         """OCR `document` on a deployment of group `model` (or of its fallbacks).
 
@@ -376,23 +388,31 @@ class Router:
         (router/sharding.py; each shard cached on its own, as the page range it is);
         `partial=True` then returns the pages that succeeded, the missing ones named in
         `call_info.missing`, instead of raising.
+        `tags` keeps the request to deployments carrying at least one of them (LiteLLM's rule).
         """
         self._check_open()
-        # A name no group has is "" on spans and metrics: clients' typos must not grow label sets.
-        with RequestScope(model if model in self._groups else "", request_id) as scope:
-            response = await self._serve(
-                model,
-                document,
-                scope.request_id,
-                timeout=timeout,
-                extra_body=extra_body,
-                cache=cache,
-                document_digest=document_digest,
-                shard_pages=shard_pages,
-                partial=partial,
-                **params,
-            )
-            return scope.served(response)
+        # The request's tags reach every job made for it, its shards' included (their tasks
+        # copy this context), without the sharding knowing of them.
+        tags_token = _REQUEST_TAGS.set(_checked_tags(tags))
+        try:
+            # A name no group has is "" on spans and metrics: clients' typos must not grow
+            # label sets.
+            with RequestScope(model if model in self._groups else "", request_id) as scope:
+                response = await self._serve(
+                    model,
+                    document,
+                    scope.request_id,
+                    timeout=timeout,
+                    extra_body=extra_body,
+                    cache=cache,
+                    document_digest=document_digest,
+                    shard_pages=shard_pages,
+                    partial=partial,
+                    **params,
+                )
+                return scope.served(response)
+        finally:
+            _REQUEST_TAGS.reset(tags_token)
 
     async def _serve(
         self,
@@ -412,10 +432,7 @@ class Router:
         else routed."""
         request = OCRRequest.build(document, extra_body=extra_body, **params)
         plan = self._plan(model)
-        if timeout is not None and not (timeout > 0 and math.isfinite(timeout)):
-            raise InvalidRequestError(
-                "timeout must be a positive, finite number of seconds", field="timeout"
-            )
+        timeout = checked_timeout(timeout)
         now = self._clock()
         deadline = now + (timeout if timeout is not None else self.settings.timeout)
         digest = None
@@ -470,6 +487,7 @@ class Router:
             pages=pages,
             reserved_pages=pages or estimated_pages(None),
             request_id=request_id,
+            tags=_REQUEST_TAGS.get(),
         )
 
     def _cache_key(
@@ -833,6 +851,8 @@ class Router:
 
     def _unavailable(self, deployment: Deployment, job: _Request, now: float) -> _Out | None:
         """Why `deployment` may not take this request now, or None if it may."""
+        if job.tags and job.tags.isdisjoint(deployment.tags):
+            return _Out(f"carries none of the tags {', '.join(sorted(job.tags))}", fit=True)
         if job.facts is not None or job.refused:
             why = self._cannot_take(deployment, job)
             if why is not None:
@@ -1069,7 +1089,8 @@ class Router:
         request_id: str | None = None,
         shard_pages: int | EllipsisType | None = ...,
         partial: bool = False,
-        **params: Any,
+        tags: Sequence[str] | None = None,
+        **params: Unpack[OCRParams],
     ) -> OCRResponse:
         """`aocr` for synchronous code: the same retries, fallbacks, cooldowns, cache and
         sharding."""
@@ -1084,6 +1105,7 @@ class Router:
             request_id=request_id,
             shard_pages=shard_pages,
             partial=partial,
+            tags=tags,
             **params,
         )
         return self._run_sync(coroutine)
@@ -1213,6 +1235,20 @@ def _redis_state(
     return RedisState(
         url, name=name, clock=clock, record_ttl=record_ttl, deployments=[d.id for d in deployments]
     )
+
+
+# The tags of the request being served in this context (set by `_serve`, read by `_new_job`).
+_REQUEST_TAGS: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "ocr_router_request_tags", default=frozenset()
+)
+
+
+def _checked_tags(tags: Sequence[str] | None) -> frozenset[str]:
+    if tags is None:
+        return frozenset()
+    if isinstance(tags, str) or not all(isinstance(tag, str) and tag for tag in tags):
+        raise InvalidRequestError("tags must be a list of non-empty strings", field="tags")
+    return frozenset(tags)
 
 
 def _lowest_tier(deployments: list[Deployment]) -> list[Deployment]:

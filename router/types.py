@@ -12,10 +12,10 @@ its MIME type sniffed from the bytes.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypedDict
 
 import httpx
 from pydantic import (
@@ -260,6 +260,24 @@ def constructed_document(
     return DocumentURLChunk.model_construct(document_url=uri)
 
 
+def checked_timeout(timeout: object) -> float | None:
+    """A request's `timeout` (seconds) as a float, None when not given; `InvalidRequestError`
+    unless it is a positive, finite number. `ocr()` and `Router.aocr` read it by this one rule:
+    with no finite deadline a call could hold its caller forever."""
+    if timeout is None:
+        return None
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not 0 < timeout < float("inf")
+    ):
+        raise InvalidRequestError(
+            f"timeout must be a positive, finite number of seconds, not {timeout!r}",
+            field="timeout",
+        )
+    return float(timeout)
+
+
 def parse_page_spec(spec: str) -> list[int]:
     """Expand Mistral's page string ("0,2-4") into a list of 0-based indexes.
 
@@ -478,6 +496,26 @@ class OCRUsageInfo(_Lenient):
         return self.pages_processed, 0
 
 
+class OCRParams(TypedDict, total=False):
+    """Mistral's optional OCR parameters, as keyword arguments of `aocr`/`ocr` and of
+    `Router.aocr`/`Router.ocr` (`**params: Unpack[OCRParams]`): mypy sees each name and type, so
+    `pages=` spelled `pagez=` fails a type check before it fails the call. The fields are those
+    of `OCRRequest` (a test keeps them equal); values are validated when the call is made."""
+
+    pages: Sequence[int] | str | None
+    include_image_base64: bool | None
+    image_limit: int | None
+    image_min_size: int | None
+    bbox_annotation_format: ResponseFormat | Mapping[str, Any] | None
+    document_annotation_format: ResponseFormat | Mapping[str, Any] | None
+    document_annotation_prompt: str | None
+    table_format: Literal["markdown", "html"] | None
+    extract_header: bool | None
+    extract_footer: bool | None
+    include_blocks: bool | None
+    confidence_scores_granularity: Literal["word", "page", "block"] | None
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One try of a request on one deployment."""
@@ -558,8 +596,17 @@ class OCRResponse(_Lenient):
     _call_info: CallInfo | None = PrivateAttr(default=None)
 
     @property
-    def call_info(self) -> CallInfo | None:
-        """Which deployment served this response, how long it took and what it cost."""
+    def call_info(self) -> CallInfo:
+        """Which deployment served this response, how long it took and what it cost.
+
+        Always there on what `ocr()`, `aocr()` and a Router return. A response parsed from JSON
+        (`OCRResponse.model_validate`) was served by no one here: reading it raises
+        `AttributeError`, so `getattr(response, "call_info", None)` tells the two apart."""
+        if self._call_info is None:
+            raise AttributeError(
+                "this OCRResponse did not come from ocr-router (it was parsed, not served): "
+                "it has no call_info"
+            )
         return self._call_info
 
     def to_wire(self) -> dict[str, Any]:
@@ -587,6 +634,7 @@ __all__ = [
     "OCRImageObject",
     "OCRPageDimensions",
     "OCRPageObject",
+    "OCRParams",
     "OCRRequest",
     "OCRResponse",
     "OCRTableObject",

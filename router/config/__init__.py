@@ -12,13 +12,14 @@ ever shows a value.
 
 from router.config._deployments import DeploymentSpec, build_deployments
 from router.config._loader import RouterConfig, load_config
-from router.config._settings import BudgetSpec, GeneralSettings, RouterSettings
+from router.config._settings import BudgetSpec, GeneralSettings, RouterOptions, RouterSettings
 
 __all__ = [
     "BudgetSpec",
     "DeploymentSpec",
     "GeneralSettings",
     "RouterConfig",
+    "RouterOptions",
     "RouterSettings",
     "build_deployments",
     "load_config",

@@ -9,25 +9,13 @@ ignored with a warning (harmless) or refused (ignoring them would change behavio
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 from urllib.parse import quote
 
 from pydantic import Field, SecretStr, field_serializer, field_validator, model_validator
 
 from router.config._base import ConfigModel, log_ignored
 from router.errors import ConfigError
-
-# The names `router.strategies.create_strategy` maps to a strategy (LiteLLM's aliases included).
-ROUTING_STRATEGIES = (
-    "simple-shuffle",
-    "round-robin",
-    "least-busy",
-    "lowest-latency",
-    "lowest-cost",
-    "shuffle",
-    "latency-based-routing",
-    "cost-based-routing",
-)
 
 # LiteLLM router_settings with no meaning here, and harmless to ignore.
 ROUTER_SETTINGS_IGNORED: Mapping[str, str] = {
@@ -178,10 +166,13 @@ class RouterSettings(ConfigModel):
     @field_validator("routing_strategy")
     @classmethod
     def _known_strategy(cls, name: str) -> str:
-        if name not in ROUTING_STRATEGIES:
-            expected = ", ".join(ROUTING_STRATEGIES)
-            raise ValueError(f"unknown routing strategy {name!r}: expected one of {expected}")
-        return name
+        # The strategies' own rule (case, `_` or `-`, LiteLLM's aliases, registered names).
+        from router.strategies import canonical_strategy_name
+
+        try:
+            return canonical_strategy_name(name)
+        except ConfigError as error:
+            raise ValueError(error.message) from None
 
     @field_validator("fallbacks", mode="before")
     @classmethod
@@ -214,6 +205,26 @@ class RouterSettings(ConfigModel):
             )
         return self
 
+    @classmethod
+    def combine(
+        cls, settings: RouterSettings | Mapping[str, Any] | None, flat: Mapping[str, Any]
+    ) -> RouterSettings:
+        """`Router(settings=..., **flat)`: an object or a mapping, with flat keywords on top,
+        through one validation (LiteLLM's names included); `ConfigError` names a wrong one."""
+        if isinstance(settings, RouterSettings):
+            if not flat:
+                return settings
+            base: dict[str, Any] = settings.model_dump(exclude_unset=True)
+        elif isinstance(settings, Mapping):
+            base = dict(settings)
+        elif settings is None:
+            base = {}
+        else:
+            raise ConfigError(
+                f"settings must be a RouterSettings or a mapping, not {type(settings).__name__}"
+            )
+        return cls.model_validate({**base, **flat})
+
     def validate_against(self, groups: Iterable[str]) -> None:
         """Raise `ConfigError` if a fallback names a group that has no deployment."""
         known = set(groups)
@@ -234,6 +245,43 @@ class RouterSettings(ConfigModel):
         if problems:
             problems.append(f"(model groups: {', '.join(sorted(known)) or 'none'})")
             raise ConfigError("\n".join(problems))
+
+
+class RouterOptions(TypedDict, total=False):
+    """`Router(...)`'s flat settings, for mypy: every field of `RouterSettings` and LiteLLM's
+    spellings it accepts (a test keeps this equal to the model; the model validates)."""
+
+    routing_strategy: str
+    num_retries: int
+    timeout: float
+    fallbacks: Mapping[str, list[str]] | list[Mapping[str, list[str]]]
+    default_fallbacks: list[str]
+    allowed_fails: int
+    cooldown_time: float
+    auth_cooldown_time: float
+    max_cooldown_time: float
+    half_open_probes: int
+    retry_budget_ratio: float
+    retry_budget_min_per_second: float
+    retry_budget_window: float
+    backoff_initial: float
+    backoff_max: float
+    budgets: list[BudgetSpec | Mapping[str, Any]]
+    seed: int | None
+    redis_url: str | SecretStr | None
+    name: str | None
+    # LiteLLM's
+    redis_host: str
+    redis_port: int
+    redis_password: str | SecretStr
+    redis_db: int
+    enable_pre_call_checks: bool
+    set_verbose: bool
+    debug_level: str
+    context_window_fallbacks: Any
+    content_policy_fallbacks: Any
+    retry_after: float
+    client_ttl: float
 
 
 class GeneralSettings(ConfigModel):

@@ -8,7 +8,22 @@ within limits, not already failed by this request). Create one by name with `cre
 
 Our names are `STRATEGY_NAMES`; LiteLLM's names for the same strategies (`STRATEGY_ALIASES`) are
 accepted too, so a LiteLLM `routing_strategy` setting works unchanged. Names are matched ignoring
-case, surrounding spaces, and `_` versus `-`.
+case, surrounding spaces, and `_` versus `-` (`canonical_strategy_name`, which the settings'
+validator uses too: one rule wherever a name is read).
+
+A strategy of one's own: a class with `choose(candidates)` and `sample(pool, usable)` (which may
+return None: the Router then reads the whole tier and calls `choose`), built as
+`factory(view, rng=rng)`, registered under a name, then named in `routing_strategy`:
+
+    class FirstListed:
+        name = "first-listed"
+
+        def __init__(self, view, *, rng=None): ...
+        def choose(self, candidates): return candidates[0]
+        def sample(self, pool, usable): return None
+
+    register_strategy(FirstListed.name, FirstListed)   # factory(view, rng=...) -> Strategy
+    Router(model_list, routing_strategy="first-listed")
 """
 
 from __future__ import annotations
@@ -37,8 +52,11 @@ __all__ = [
     "RoundRobin",
     "SimpleShuffle",
     "Strategy",
+    "canonical_strategy_name",
     "create_strategy",
     "failure_penalty",
+    "register_strategy",
+    "strategy_names",
 ]
 
 _STRATEGY_CLASSES: dict[str, Callable[..., Strategy]] = {
@@ -75,18 +93,43 @@ _UNSUPPORTED: Mapping[str, str] = MappingProxyType(
 )
 
 
-def create_strategy(name: str, view: LoadView, *, rng: random.Random | None = None) -> Strategy:
-    """The strategy called `name` (one of ours or a LiteLLM alias), reading load from `view`.
+def _key(name: str) -> str:
+    return name.strip().lower().replace("_", "-") if isinstance(name, str) else ""
 
-    Pass a seeded `rng` for reproducible choices (tests); by default each strategy has its own.
-    Raises `ConfigError` for an unsupported or unknown name, listing the valid ones.
-    """
-    key = name.strip().lower().replace("_", "-") if isinstance(name, str) else ""
-    key = STRATEGY_ALIASES.get(key, key)
-    strategy_class = _STRATEGY_CLASSES.get(key)
-    if strategy_class is not None:
-        return strategy_class(view, rng=rng)
+
+def strategy_names() -> tuple[str, ...]:
+    """Every strategy name a Router takes: the built-in ones, then those registered."""
+    return tuple(_STRATEGY_CLASSES)
+
+
+def register_strategy(name: str, factory: Callable[..., Strategy]) -> None:
+    """Make `routing_strategy=name` build `factory(view, rng=rng)` (a `Strategy` subclass).
+
+    Raises `ConfigError` when `name` is already taken (a built-in or an alias cannot be
+    replaced: a config would silently route differently)."""
+    key = _key(name)
+    if not key:
+        raise ConfigError("a strategy name must not be empty")
+    if key in _STRATEGY_CLASSES or key in STRATEGY_ALIASES or key in _UNSUPPORTED:
+        raise ConfigError(f"routing strategy {key!r} is already defined")
+    _STRATEGY_CLASSES[key] = factory
+
+
+def canonical_strategy_name(name: str) -> str:
+    """`"Least_Busy"` -> `"least-busy"`, `"shuffle"` -> `"simple-shuffle"`: the name `name`
+    means. Raises `ConfigError` for an unsupported or unknown name, listing the valid ones."""
+    key = STRATEGY_ALIASES.get(_key(name), _key(name))
+    if key in _STRATEGY_CLASSES:
+        return key
     if key in _UNSUPPORTED:
         raise ConfigError(_UNSUPPORTED[key])
-    valid = ", ".join(repr(valid_name) for valid_name in (*STRATEGY_NAMES, *STRATEGY_ALIASES))
+    valid = ", ".join(repr(valid_name) for valid_name in (*strategy_names(), *STRATEGY_ALIASES))
     raise ConfigError(f"unknown routing strategy {name!r}; valid names: {valid}")
+
+
+def create_strategy(name: str, view: LoadView, *, rng: random.Random | None = None) -> Strategy:
+    """The strategy called `name` (one of ours, a registered one or a LiteLLM alias), reading
+    load from `view`. Pass a seeded `rng` for reproducible choices (tests); by default each
+    strategy has its own. Raises `ConfigError` for an unsupported or unknown name.
+    """
+    return _STRATEGY_CLASSES[canonical_strategy_name(name)](view, rng=rng)

@@ -320,10 +320,22 @@ async def test_timeout_bounds_the_whole_call() -> None:
             )
 
 
-@pytest.mark.parametrize("bad", [0, -1, "10", True])
+@pytest.mark.parametrize("bad", [0, -1, "10", True, float("inf"), float("nan")])
 async def test_invalid_timeout_is_refused(bad: Any) -> None:
     with pytest.raises(InvalidRequestError, match="timeout"):
         await aocr("mistral/mistral-ocr-latest", REMOTE_PDF, api_key=KEY, timeout=bad)
+
+
+@pytest.mark.parametrize("bad", [0, -1, "10", True, float("inf"), float("nan")])
+async def test_a_router_refuses_the_same_timeouts(bad: Any) -> None:
+    # One rule for both (ocr() took inf, Router.aocr refused it; a string was a TypeError).
+    from router import Router
+
+    async with Router(
+        [{"model_name": "ocr", "model": "mistral/mistral-ocr-latest", "api_key": KEY}]
+    ) as router:
+        with pytest.raises(InvalidRequestError, match="positive, finite number of seconds"):
+            await router.aocr("ocr", REMOTE_PDF, timeout=bad)
 
 
 async def test_default_timeout_is_passed_to_the_provider(

@@ -228,7 +228,7 @@ def test_unknown_fallback_group_fails_load_config() -> None:
     [
         ({"num_retries": -1}, "router_settings.num_retries: Input should be greater than or equal"),
         ({"timeout": 0}, "router_settings.timeout: Input should be greater than 0"),
-        ({"routing_strategy": "usage-based-routing"}, "unknown routing strategy"),
+        ({"routing_strategy": "usage-based-routing"}, "is not supported"),
         ({"model_group_alias": {"a": "b"}}, "router_settings.model_group_alias: unknown field"),
         ({"backoff_initial": 2, "backoff_max": 1}, "backoff_max must be at least backoff_initial"),
         (

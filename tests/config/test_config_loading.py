@@ -294,8 +294,21 @@ def test_router_settings_defaults_are_documented_values() -> None:
     ],
 )
 def test_every_strategy_name_and_litellm_alias_is_accepted(strategy: str) -> None:
-    assert (
-        RouterSettings.model_validate({"routing_strategy": strategy}).routing_strategy == strategy
+    # Kept as the name it means, the one create_strategy builds (an alias is ours underneath).
+    aliases = {
+        "shuffle": "simple-shuffle",
+        "latency-based-routing": "lowest-latency",
+        "cost-based-routing": "lowest-cost",
+    }
+    settings = RouterSettings.model_validate({"routing_strategy": strategy})
+    assert settings.routing_strategy == aliases.get(strategy, strategy)
+
+
+@pytest.mark.parametrize("spelling", ["Least_Busy", " least_busy ", "LEAST-BUSY"])
+def test_strategy_names_are_read_by_the_strategies_own_rule(spelling: str) -> None:
+    # create_strategy always took these; the settings validator refused them.
+    assert RouterSettings.model_validate({"routing_strategy": spelling}).routing_strategy == (
+        "least-busy"
     )
 
 
