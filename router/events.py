@@ -3,7 +3,10 @@
 Operators need to see *why* traffic moved (a deployment failed, was cooled, a request was retried)
 without reading the router's internals, and billing needs each success with its pages and cost.
 Both get the same small, secret-free `RouterEvent`. A hook is a plain callable; one that raises is
-logged and ignored, because observability must never fail a request.
+logged and ignored, because observability must never fail a request. A hook may also be `async def`
+(a metrics push, a queue): its coroutine runs as a task of the router's loop, so the request never
+waits for it; `Router.aclose()` waits (a few seconds at most) for those still running, so closing
+does not drop the last events.
 
 Every event names its request (`request_id`): a failure, the retry after it and the success on
 another deployment read as one story. The request's span (router/telemetry/tracing.py) gets a
@@ -19,8 +22,10 @@ class name and status only, never by their message (a provider may echo a reques
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -63,7 +68,12 @@ class RouterEvent:
         return None if self.error is None else self.error.split(" ", 1)[0]
 
 
-Hook = Callable[[RouterEvent], None]
+Hook = Callable[[RouterEvent], Awaitable[None] | None]
+
+HOOK_CLOSE_WAIT_S = 5.0  # how long closing a router waits for async hooks still running
+
+# Async hooks' tasks still running (a task is only weakly held by its loop: keep it alive here).
+_running: set[asyncio.Task[None]] = set()
 
 
 def describe_error(error: BaseException) -> str:
@@ -106,7 +116,7 @@ def emit(hooks: Sequence[Hook], event: RouterEvent) -> None:
             logger.exception("recording a %s event's metrics failed; ignored", event.kind)
     for hook in hooks:
         try:
-            hook(event)
+            result = hook(event)
         except Exception:
             logger.exception(
                 "router hook %r failed on a %s event of request %s; ignored",
@@ -115,6 +125,9 @@ def emit(hooks: Sequence[Hook], event: RouterEvent) -> None:
                 event.request_id or "-",
                 extra={"request_id": event.request_id, "event": event.kind},
             )
+            continue
+        if inspect.isawaitable(result):
+            _start(hook, event, result)
 
 
 def _log(level: int, event: RouterEvent) -> None:
@@ -155,4 +168,51 @@ def _log(level: int, event: RouterEvent) -> None:
     )
 
 
-__all__ = ["EventKind", "Hook", "RouterEvent", "describe_error", "emit", "listened"]
+def _start(hook: Hook, event: RouterEvent, awaitable: Awaitable[Any]) -> None:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # emitted outside a loop (never by the Router): nothing can run it
+        if inspect.iscoroutine(awaitable):
+            awaitable.close()
+        logger.warning("async router hook %r called outside an event loop; skipped", hook)
+        return
+    task = loop.create_task(_run(hook, event, awaitable))
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+
+
+async def _run(hook: Hook, event: RouterEvent, awaitable: Awaitable[Any]) -> None:
+    try:
+        await awaitable
+    except Exception:
+        logger.exception(
+            "router hook %r failed on a %s event of request %s; ignored",
+            hook,
+            event.kind,
+            event.request_id or "-",
+            extra={"request_id": event.request_id, "event": event.kind},
+        )
+
+
+async def finish_hooks(timeout: float = HOOK_CLOSE_WAIT_S) -> None:
+    """Wait up to `timeout` s for the async hooks started on this loop; cancel the rest."""
+    loop = asyncio.get_running_loop()
+    mine = [task for task in _running if task.get_loop() is loop]
+    if not mine:
+        return
+    _, late = await asyncio.wait(mine, timeout=timeout)
+    for task in late:
+        logger.warning("router hook still running after %.0f s at close; cancelled", timeout)
+        task.cancel()
+
+
+__all__ = [
+    "HOOK_CLOSE_WAIT_S",
+    "EventKind",
+    "Hook",
+    "RouterEvent",
+    "describe_error",
+    "emit",
+    "finish_hooks",
+    "listened",
+]

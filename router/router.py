@@ -71,7 +71,7 @@ from router.errors import (
     RequestTimeoutError,
     RouterClosedError,
 )
-from router.events import Hook, RouterEvent, describe_error, emit, listened
+from router.events import Hook, RouterEvent, describe_error, emit, finish_hooks, listened
 from router.fit import (
     Envelope,
     RequestFacts,
@@ -1136,6 +1136,7 @@ class Router:
         """Close the connection pools the router owns and stop its sync thread. Closing twice
         is harmless; any other use after closing raises `RouterClosedError`."""
         self._closed = True
+        await finish_hooks()  # async hooks still running get their last events out
         client = self._clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
             await client.aclose()
@@ -1149,6 +1150,9 @@ class Router:
     def close(self) -> None:
         """`aclose` for synchronous code."""
         self._closed = True
+        loop = self._sync_loop
+        if loop is not None and threading.current_thread() is not self._sync_thread:
+            asyncio.run_coroutine_threadsafe(finish_hooks(), loop).result()
         self._close_other_pools()
         if self.cache is not None:
             self.cache.close()
