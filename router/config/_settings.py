@@ -270,6 +270,9 @@ class RouterOptions(TypedDict, total=False):
     seed: int | None
     redis_url: str | SecretStr | None
     name: str | None
+    cache: str | None
+    cache_ttl: float | None
+    cache_max_entry_bytes: int
     # LiteLLM's
     redis_host: str
     redis_port: int

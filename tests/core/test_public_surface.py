@@ -38,7 +38,7 @@ ROUTER_SURFACE = {
     # calls, routers, settings
     "aocr", "ocr", "Router", "RouterSettings", "RouterOptions", "BudgetSpec", "load_config",
     "Deployment", "DeploymentHealth", "CostReport", "Hook", "RouterEvent",
-    "PRICES", "Price", "price_for",
+    "PRICES", "Price", "price_for", "ModelInfo", "model_info",
     "MemoryState", "RouterState", "RedisState",
     # extending and testing
     "register_provider", "register_strategy", "instant_backoff", "set_testing",
