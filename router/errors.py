@@ -1,4 +1,4 @@
-"""The error taxonomy: one class per row of the status table in WIRE.md.
+"""The error taxonomy: one class per status the hosts document (400 to 429, and 5xx).
 
 Every error knows what a router should do with it: whether the same request may be retried
 (`retryable`), how the deployment that raised it is cooled down (`cooldown`), and how long the

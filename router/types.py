@@ -1,4 +1,4 @@
-"""Pydantic models of Mistral's OCR wire format (`shared/spec/mistral-ocr-openapi.yaml`).
+"""Pydantic models of Mistral's OCR wire format (its OpenAPI schema: `tests/spec/`).
 
 Requests are strict (unknown fields are an error, as Mistral's API answers 422 to them); responses
 are lenient (unknown fields are kept, so a newer model never breaks parsing).

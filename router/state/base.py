@@ -11,7 +11,7 @@ strategy, limits), so reads must cost a dictionary lookup, not a network round t
 backend keeps a local copy (a `MemoryState`) that answers reads at once, pushes each write to the
 shared store in the background (fire-and-forget: a lost increment costs a little accuracy, never a
 request) and refreshes its copy from the store periodically. A Redis outage then degrades to local
-state instead of failing requests, which is what DESIGN.md asks for.
+state instead of failing requests: shared state is an optimisation, never a dependency.
 
 Times are the router's clock (`time.time` by default: a wall clock, so that records can be shared
 between processes and machines).

@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+import providers
+import router.strategies
 from providers.fake import FakeProvider
 
 README = Path(__file__).parents[2] / "README.md"
@@ -101,6 +103,12 @@ def fake_internet(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeInternet]:
         return await internet.handle_async_request(request)
 
     monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", handle)
+    # What a block registers (a provider, a strategy) is gone after it: the registries are
+    # process-wide, and later tests expect only the built-in ones.
+    monkeypatch.setattr(providers, "_REGISTRY", dict(providers._REGISTRY))
+    monkeypatch.setattr(
+        router.strategies, "_STRATEGY_CLASSES", dict(router.strategies._STRATEGY_CLASSES)
+    )
     # The Router's pools use httpx's own transport then (aiohttp's would open sockets).
     monkeypatch.setattr("router.router.fast_transport", lambda limits: None)
     for name in ("MISTRAL_API_KEY", "MISTRAL_KEY_1", "MISTRAL_KEY_2", "AZURE_AI_API_KEY"):
