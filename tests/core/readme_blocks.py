@@ -24,6 +24,7 @@ import router.strategies
 from providers.fake import FakeProvider
 
 README = Path(__file__).parents[2] / "README.md"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _BLOCK = re.compile(
     r"(?:<!-- readme-test: (?P<kind>[\w-]+)[^>]*-->\n)?```(?P<language>\w*)\n(?P<code>.*?)```",
     re.S,
@@ -98,8 +99,11 @@ class FakeInternet(httpx.AsyncBaseTransport):
 def fake_internet(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeInternet]:
     """Every httpx connection the library opens goes to `FakeInternet` instead of a socket."""
     internet = FakeInternet()
+    real = httpx.AsyncHTTPTransport.handle_async_request
 
-    async def handle(_: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+    async def handle(transport: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+        if request.url.host in LOOPBACK:  # a block's own fake server on 127.0.0.1: a real socket
+            return await real(transport, request)
         return await internet.handle_async_request(request)
 
     monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", handle)

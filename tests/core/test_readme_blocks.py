@@ -20,13 +20,14 @@ from providers.fake import FakeProvider
 from providers.samples import make_pdf
 
 BLOCKS = python_blocks()
-MARKED_KINDS = {"proxy", "redis", "app"}  # each has a test of its own below
+MARKED_KINDS = {"proxy", "redis", "app", "otlp"}  # each has a test of its own below
 
 
 @pytest.fixture
 def readme_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working folder with the files the README's blocks open."""
     (tmp_path / "invoice.pdf").write_bytes(make_pdf(3))
+    (tmp_path / "memo.pdf").write_bytes(make_pdf(2))
     config = tmp_path / "config.yaml"
     config.write_text(yaml_blocks()[0], encoding="utf-8")
     os.chmod(config, 0o600)
@@ -40,12 +41,17 @@ def test_every_block_is_run_here() -> None:
     assert {block.kind for block in BLOCKS} >= MARKED_KINDS, "a test without its block"
 
 
+# Waits a block would make in earnest, shortened here (the text stays as the README says it).
+SHORTENED = {"poll_interval=30": "poll_interval=0.01"}
+
+
 @pytest.mark.parametrize("block", [b for b in BLOCKS if b.kind is None], ids=str)
 def test_block_runs_as_written(
     block: Block, readme_folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
+    shortened = {old: new for old, new in SHORTENED.items() if old in block.code}
     with fake_internet(monkeypatch) as internet:
-        run_block(block)
+        run_block(block, **shortened)
 
     served = sum(fake.outcomes["ok"] for fake in internet.fakes.values())
     sends = any(call in block.code for call in ("ocr(", ".aocr("))
@@ -98,6 +104,19 @@ def test_the_redis_block_shares_state_in_a_real_redis(
             run_block(block, **{"redis://cache:6379/0": server.url})
     finally:
         server.stop()
+
+
+def test_the_otlp_block_sets_an_exporting_tracer_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    (block,) = [b for b in BLOCKS if b.kind == "otlp"]
+    pytest.importorskip(
+        "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+        reason="pip install opentelemetry-exporter-otlp to run the README's OTLP block",
+    )
+    from opentelemetry import trace
+
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER_SET_ONCE", trace.Once())
+    namespace = run_block(block)
+    assert trace.get_tracer_provider() is namespace["provider"]
 
 
 def test_the_app_block_serves_ocr_from_one_router(
