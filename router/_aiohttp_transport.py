@@ -16,7 +16,7 @@ from httpx_aiohttp import AiohttpTransport
 
 from router.bounded_body import BodyTooLargeError
 from router.request_body import SplicedBody
-from router.transport import MAX_RESPONSE_BYTES, READ_WHOLE_BODY
+from router.request_extensions import MAX_RESPONSE_BYTES, READ_WHOLE_BODY
 
 T = TypeVar("T")
 

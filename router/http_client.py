@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from router.transport import READ_WHOLE_BODY
+from router.request_extensions import READ_WHOLE_BODY
 
 
 class RouterClient(httpx.AsyncClient):
@@ -50,4 +50,4 @@ class RouterClient(httpx.AsyncClient):
         return response
 
 
-__all__ = ["RouterClient"]
+__all__ = ["READ_WHOLE_BODY", "RouterClient"]

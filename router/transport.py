@@ -42,12 +42,9 @@ from urllib.request import getproxies
 
 import httpx
 
-# A request extension: the caller reads the whole body at once (`RouterClient`), so the fast
-# transport may read it in one piece instead of streaming it.
-READ_WHOLE_BODY = "ocr_router.read_whole_body"
-# A request extension: the most raw bytes of the answer worth reading (`Provider.send` caps the
-# decoded body at it); the fast transport stops reading there (`BodyTooLargeError`).
-MAX_RESPONSE_BYTES = "ocr_router.max_response_bytes"
+# Request extensions the router's senders set and the fast transport reads (a leaf module of
+# their own, so that the transport never imports this one back).
+from router.request_extensions import MAX_RESPONSE_BYTES, READ_WHOLE_BODY
 
 
 def fast_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:

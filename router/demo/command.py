@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import signal
 import sys
-from collections.abc import Iterator
 
 from router.cli import Runner
 from router.cli.arguments import port
+from router.demo.process import (
+    DEFAULT_DURATION_S,
+    DEFAULT_PORT,
+    DEFAULT_RATE,
+    DEFAULT_SEED,
+    stop_on_signals,
+)
 
-DEFAULT_DURATION_S = 20.0  # long enough to see an outage start and end, short enough to wait for
-DEFAULT_RATE = 15.0  # requests per second: a few per deployment per second, easy to follow
-DEFAULT_SEED = 1
-DEFAULT_PORT = 4000  # the port LiteLLM's proxy uses, so copied curl commands keep working
 EXIT_INTERRUPTED = 130  # 128 + SIGINT: stopped by Ctrl-C (before the start, or during the run)
 
 
@@ -89,22 +89,6 @@ def install(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="--serve: port on 127.0.0.1 (default: %(default)s; 0 picks a free one)",
     )
     return _run_demo
-
-
-@contextlib.contextmanager
-def stop_on_signals(loop: asyncio.AbstractEventLoop, request_stop: object) -> Iterator[None]:
-    """SIGINT and SIGTERM call `request_stop` instead of raising, while the demo runs."""
-    installed = []
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        # Windows has no loop signal handlers: there Ctrl-C raises KeyboardInterrupt instead.
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal_number, request_stop)  # type: ignore[arg-type]
-            installed.append(signal_number)
-    try:
-        yield
-    finally:
-        for signal_number in installed:
-            loop.remove_signal_handler(signal_number)
 
 
 def _run_demo(args: argparse.Namespace) -> int:

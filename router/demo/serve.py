@@ -23,7 +23,7 @@ from rich.console import Console
 
 from providers.samples import make_pdf
 from router.config import GeneralSettings
-from router.demo.command import DEFAULT_PORT, stop_on_signals
+from router.demo.process import DEFAULT_PORT, stop_on_signals
 from router.demo.run import (
     DemoOptions,
     DemoSummary,

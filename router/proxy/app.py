@@ -57,6 +57,7 @@ from router.proxy.errors import (
 )
 from router.proxy.metrics import CONTENT_TYPE, ProxyMetrics
 from router.proxy.openapi import build_openapi
+from router.proxy.worker import prepare_worker, watch_parent
 from router.router import Router
 from router.telemetry.request_ids import HEADER as REQUEST_ID_HEADER
 from router.telemetry.request_ids import request_id_from_header
@@ -242,7 +243,6 @@ def app_from_environment() -> Starlette:
     if not path:
         raise RuntimeError(f"set {CONFIG_ENV} to the path of the router's config file")
     config = load_config(path)
-    from router.proxy.server import prepare_worker, watch_parent
     from router.telemetry.export import OTLP_ENV, export_to_otlp
 
     if os.environ.get(OTLP_ENV):

@@ -19,12 +19,9 @@ string (a key pasted into a URL would land in the log) nor any configured secret
 from __future__ import annotations
 
 import contextlib
-import gc
-import multiprocessing
 import os
 import signal
 import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +31,7 @@ from uvicorn.supervisors import Multiprocess
 from router.config import GeneralSettings, RouterConfig
 from router.proxy.app import CONFIG_ENV, create_app
 from router.proxy.protocol import ProxyServerConfig, ServerLimits
+from router.proxy.worker import prepare_worker
 from router.router import Router
 from router.telemetry.export import OTLP_ENV, export_to_otlp
 
@@ -116,40 +114,12 @@ def run_server(
 KEEP_ALIVE_SECONDS = 75
 
 
-def watch_parent() -> None:
-    """Stop this worker (SIGTERM: a graceful shutdown) once its supervisor is gone.
-
-    uvicorn spawns workers with multiprocessing, which hands each one a sentinel of its parent: a
-    pipe end that reads as closed once the parent is gone, however it died. A daemon thread waits
-    on it (no polling); a parent already gone when the app loads (a worker still starting when
-    the supervisor was killed) is noticed at once."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return  # not a multiprocessing worker: nobody to outlive
-
-    def watch() -> None:
-        parent.join()
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, name="ocr-router-parent-watch", daemon=True).start()
-
-
 def server_config(app: Any, general_settings: GeneralSettings, **options: Any) -> ProxyServerConfig:
     """A uvicorn config for the proxy app with the limits of `general_settings` (tests serve the
     app the way `ocr-router serve` does through this)."""
     return ProxyServerConfig(
         app, proxy_limits=ServerLimits.from_settings(general_settings), **options
     )
-
-
-def prepare_worker() -> None:
-    """Import now what the first request would (the fast transport: ~0.1 s), then leave what
-    start-up built out of later garbage collections: a full collection walks every tracked
-    object, and its pause lands on the requests in flight."""
-    with contextlib.suppress(ImportError):
-        import router._aiohttp_transport  # noqa: F401
-    gc.collect()
-    gc.freeze()
 
 
 @contextlib.contextmanager
@@ -175,5 +145,4 @@ __all__ = [
     "AnnouncingServer",
     "run_server",
     "server_config",
-    "watch_parent",
 ]
