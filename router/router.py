@@ -1132,6 +1132,14 @@ class Router:
         if self._closed:
             raise RouterClosedError(f"{self!r} is closed: make a new Router to send more requests")
 
+    async def drop_connections(self) -> None:
+        """Close this loop's connection pool; the next request opens a new one. Unlike
+        `aclose`, the Router stays usable (for a long-lived process that wants its idle
+        connections gone, or a memory measurement that must not count them)."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+
     async def aclose(self) -> None:
         """Close the connection pools the router owns and stop its sync thread. Closing twice
         is harmless; any other use after closing raises `RouterClosedError`."""

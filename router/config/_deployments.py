@@ -22,7 +22,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic import model_validator as _model_validator
 
 from providers import create_provider, split_model
-from providers.base import TokenCallable
+from providers.base import ProviderSettings, TokenCallable
 from router.config._base import (
     ConfigModel,
     config_error,
@@ -66,6 +66,8 @@ MODEL_INFO_FIELDS = frozenset(
         "annotation_cost_per_page",
     }
 )
+# The provider settings an entry passes on: all of ProviderSettings' fields but the model.
+PROVIDER_FIELDS = tuple(name for name in ProviderSettings.model_fields if name != "model")
 _ENTRY_KEYS = frozenset({"model_name", "litellm_params", "model_info"})
 
 
@@ -170,31 +172,17 @@ class DeploymentSpec(ConfigModel):
         )
 
     def provider_settings(self) -> dict[str, Any]:
-        """Keyword arguments for `providers.create_provider` (everything but `model`)."""
-        settings: dict[str, Any] = {
-            "api_key": self.api_key,
-            "api_base": self.api_base,
-            "api_version": self.api_version,
-            "project": self.project,
-            "location": self.location,
-            "credentials": self.credentials,
-            "token": self.token,
-            "azure_ad_token": self.azure_ad_token,
-            "azure_credential": self.azure_credential,
-            "tenant_id": self.tenant_id,
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-            "enable_azure_ad_token_refresh": self.enable_azure_ad_token_refresh,
-            "timeout": self.timeout,
-            "headers": dict(self.headers),
-            "allow_private_document_urls": self.allow_private_document_urls,
-        }
-        if self.max_document_bytes is not None:
-            settings["max_document_bytes"] = self.max_document_bytes
-        if self.document_fetch_timeout is not None:
-            settings["document_fetch_timeout"] = self.document_fetch_timeout
-        if self.max_response_bytes is not None:
-            settings["max_response_bytes"] = self.max_response_bytes
+        """Keyword arguments for `providers.create_provider`: every field of `ProviderSettings`
+        but `model` (that model is the truth: this entry declares the same names, a test keeps
+        them equal), leaving out those unset here that have a provider default."""
+        settings: dict[str, Any] = {}
+        for name in PROVIDER_FIELDS:
+            value = getattr(self, name)
+            if value is None and not ProviderSettings.model_fields[name].is_required():
+                default = ProviderSettings.model_fields[name].get_default(call_default_factory=True)
+                if default is not None:
+                    continue  # the provider's own default (50 MB, 30 s)
+            settings[name] = dict(value) if isinstance(value, Mapping) else value
         return settings
 
     def to_deployment(self, *, deployment_id: str | None = None) -> Deployment:

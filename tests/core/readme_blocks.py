@@ -115,6 +115,21 @@ def fake_internet(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeInternet]:
     )
     # The Router's pools use httpx's own transport then (aiohttp's would open sockets).
     monkeypatch.setattr("router.router.fast_transport", lambda limits: None)
+    _isolate_tracing(monkeypatch)
     for name in ("MISTRAL_API_KEY", "MISTRAL_KEY_1", "MISTRAL_KEY_2", "AZURE_AI_API_KEY"):
         monkeypatch.setenv(name, f"readme-{name.lower()}")
     yield internet
+
+
+def _isolate_tracing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block may set OpenTelemetry's global tracer provider (the README's traces section):
+    start each block without one and put back what was there, so later tests see no provider."""
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        return
+    import router.telemetry.tracing
+
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER_SET_ONCE", trace.Once())
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", None)
+    monkeypatch.setattr(router.telemetry.tracing, "_tracer_cache", None)

@@ -145,3 +145,16 @@ def test_mypy_strict_accepts_typed_use_and_rejects_each_typo(tmp_path: Path) -> 
         ("router_setting", "num_retrys"),
     ):
         assert any(f"typo_{name}.py" in line and wrong in line for line in errors), finished.stdout
+
+
+def test_a_config_entry_takes_every_provider_setting_under_the_same_names() -> None:
+    from router.config import DeploymentSpec
+    from router.config._deployments import PROVIDER_FIELDS
+
+    assert set(PROVIDER_FIELDS) == set(ProviderSettings.model_fields) - {"model"}
+    for name in PROVIDER_FIELDS:
+        assert name in DeploymentSpec.model_fields, name
+        alias = ProviderSettings.model_fields[name].alias
+        if alias is not None:  # LiteLLM's spelling (vertex_project, ...) works in both
+            choices = DeploymentSpec.model_fields[name].validation_alias
+            assert choices is not None and alias in str(choices), name

@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 import yaml
-from readme_blocks import Block, fake_internet, python_blocks, run_block, yaml_blocks
+from readme_blocks import (
+    Block,
+    _isolate_tracing,
+    fake_internet,
+    python_blocks,
+    run_block,
+    yaml_blocks,
+)
 
 from providers.fake import FakeProvider
 from providers.samples import make_pdf
@@ -114,7 +121,7 @@ def test_the_otlp_block_sets_an_exporting_tracer_provider(monkeypatch: pytest.Mo
     )
     from opentelemetry import trace
 
-    monkeypatch.setattr(trace, "_TRACER_PROVIDER_SET_ONCE", trace.Once())
+    _isolate_tracing(monkeypatch)
     namespace = run_block(block)
     assert trace.get_tracer_provider() is namespace["provider"]
 

@@ -49,3 +49,15 @@ async def test_a_fleet_routes_over_its_fakes_and_fails_over_between_them() -> No
     assert fleet.transport.most_in_flight == {"a": 1, "b": 1}
     with pytest.raises(KeyError, match="no fake named c"):
         fleet.model_list(c={"weight": 2})
+
+
+async def test_dropping_connections_closes_the_pool_and_keeps_the_router() -> None:
+    fleet = FakeFleet({"a": FakeProvider("mistral")})
+    async with fleet.router() as router:
+        await router.aocr("ocr", make_pdf(1))
+        (pool,) = router._clients.values()
+        await router.drop_connections()
+        assert pool.is_closed and router._clients == {}
+        await router.aocr("ocr", make_pdf(1))  # a new pool, the same Router
+        assert len(router._clients) == 1
+    assert fleet["a"].request_count == 2
