@@ -132,11 +132,20 @@ class ProviderOptions(TypedDict, total=False):
 
     project: str | None
     vertex_project: str | None
+    vertex_ai_project: str | None
     location: str | None
     vertex_location: str | None
+    vertex_ai_location: str | None
     credentials: str | SecretStr | Mapping[str, Any] | None
     vertex_credentials: str | SecretStr | Mapping[str, Any] | None
+    vertex_ai_credentials: str | SecretStr | Mapping[str, Any] | None
     token: str | SecretStr | TokenCallable | None
+    azure_ad_token: str | SecretStr | TokenCallable | None
+    azure_credential: Any
+    tenant_id: str | None
+    client_id: str | None
+    client_secret: str | SecretStr | None
+    enable_azure_ad_token_refresh: bool
     headers: Mapping[str, str]
     allow_private_document_urls: bool
     max_document_bytes: int
