@@ -273,6 +273,7 @@ class RouterOptions(TypedDict, total=False):
     cache: str | None
     cache_ttl: float | None
     cache_max_entry_bytes: int
+    shard_pages: int | None
     # LiteLLM's
     redis_host: str
     redis_port: int

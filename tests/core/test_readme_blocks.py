@@ -35,6 +35,7 @@ def readme_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A working folder with the files the README's blocks open."""
     (tmp_path / "invoice.pdf").write_bytes(make_pdf(3))
     (tmp_path / "memo.pdf").write_bytes(make_pdf(2))
+    (tmp_path / "book.pdf").write_bytes(make_pdf(70))
     config = tmp_path / "config.yaml"
     config.write_text(yaml_blocks()[0], encoding="utf-8")
     os.chmod(config, 0o600)
