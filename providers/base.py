@@ -150,6 +150,7 @@ class ProviderOptions(TypedDict, total=False):
     allow_private_document_urls: bool
     max_document_bytes: int
     document_fetch_timeout: float
+    max_response_bytes: int
 
 
 class Provider(ABC):
