@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from providers.fake.answer import Answer
 from providers.fake.batch_service import FakeBatchService
 from providers.fake.dialects import Dialect, Reply, make_dialect
 from providers.fake.faults import Fault, FaultPlan
@@ -70,16 +71,6 @@ class ReceivedRequest:
     json: Any = field(repr=False)  # holds the document
     outcome: str = "ok"
     latency_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What the fake does to one request: a `reply`, or a connection fault (`timeout`, `reset`,
-    `truncated`) that the transport performs, after waiting `delay_s`."""
-
-    reply: Reply | None
-    connection_fault: str | None = None
-    delay_s: float = 0.0
 
 
 class FakeProvider:

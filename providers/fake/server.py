@@ -18,12 +18,11 @@ import struct
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from providers.fake.provider import FakeProvider
+from providers.fake.answer import Answering
 
 MAX_BODY_BYTES = 100 * 1024 * 1024  # Mistral's 50 MB document limit, base64-encoded, plus room
 SHUTDOWN_GRACE_SECONDS = 1.0  # in-flight requests get this long to finish when a server stops
@@ -54,7 +53,7 @@ def _send_truncated(request: web.BaseRequest) -> None:
     transport.close()  # close, not abort: the partial bytes are flushed first
 
 
-def _make_handler(fake: FakeProvider, stopping: asyncio.Event) -> Any:
+def _make_handler(fake: Answering, stopping: asyncio.Event) -> Any:
     async def handle(request: web.Request) -> web.StreamResponse:
         body = await request.read()
         # Repeated headers are joined with ", " as httpx (the in-process transport) joins them:
@@ -85,7 +84,7 @@ def _make_handler(fake: FakeProvider, stopping: asyncio.Event) -> Any:
 
 
 @asynccontextmanager
-async def serve(fake: FakeProvider, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+async def serve(fake: Answering, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
     """Serve `fake` on `host:port` (0 picks a free port); yields `http://host:port`."""
     stopping = asyncio.Event()
     app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -115,7 +114,7 @@ async def serve(fake: FakeProvider, host: str = "127.0.0.1", port: int = 0) -> A
 
 
 @contextmanager
-def serve_in_thread(fake: FakeProvider, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def serve_in_thread(fake: Answering, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """`serve` on a new event loop in a daemon thread; yields the base URL once it listens."""
     started: queue.Queue[tuple[str | None, BaseException | None]] = queue.Queue()
     loop = asyncio.new_event_loop()

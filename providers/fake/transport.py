@@ -9,12 +9,10 @@ them over a network: `timeout` -> `httpx.ReadTimeout`, `reset` -> `httpx.ReadErr
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import httpx
 
-if TYPE_CHECKING:
-    from providers.fake.provider import Answer, FakeProvider
+from providers.fake.answer import Answer, Answering
 
 
 def _response(request: httpx.Request, answer: Answer) -> httpx.Response:
@@ -45,7 +43,7 @@ def _call(
 class FakeTransport(httpx.MockTransport):
     """`httpx.MockTransport` serving a `FakeProvider`, for async and sync clients alike."""
 
-    def __init__(self, fake: FakeProvider) -> None:
+    def __init__(self, fake: Answering) -> None:
         super().__init__(self._unused)
         self.fake = fake
 

@@ -30,6 +30,8 @@ def imported_by(module: str) -> set[str]:
         ("router.transport", "router._aiohttp_transport"),
         ("router.demo.command", "router.demo.serve"),
         ("router.proxy.app", "router.proxy.server"),
+        ("providers.fake.provider", "providers.fake.transport"),
+        ("providers.fake.provider", "providers.fake.server"),
     ],
 )
 def test_no_circle(first: str, second: str) -> None:
