@@ -39,11 +39,14 @@ caller is used on the caller's loop and never closed by the router.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextvars
+import functools
 import hashlib
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from os import PathLike
@@ -297,6 +300,7 @@ class Router:
         self._waiters: dict[_Waiter, None] = {}
         self._changes = 0
         self._closed = False  # by close()/aclose(): later calls raise RouterClosedError
+        self._exit_hook: Callable[[], None] | None = None  # closes the sync pools at exit
 
     @classmethod
     def from_config(cls, source: str | PathLike[str] | Mapping[str, Any], **options: Any) -> Router:
@@ -1126,6 +1130,11 @@ class Router:
                 )
                 thread.start()
                 self._sync_loop, self._sync_thread = loop, thread
+                # A script that never closes its Router would end with aiohttp's "Unclosed
+                # client session" for each pool: close them at exit (a weak reference, so the
+                # Router still goes when dropped).
+                self._exit_hook = functools.partial(_close_at_exit, weakref.ref(self))
+                atexit.register(self._exit_hook)
             return self._sync_loop
 
     def _check_open(self) -> None:
@@ -1172,6 +1181,9 @@ class Router:
         with self._sync_lock:
             loop, thread = self._sync_loop, self._sync_thread
             self._sync_loop = self._sync_thread = None
+            if self._exit_hook is not None:
+                atexit.unregister(self._exit_hook)
+                self._exit_hook = None
         for owner, client in list(self._clients.items()):
             if owner is loop and loop is not None:
                 asyncio.run_coroutine_threadsafe(client.aclose(), loop).result()
@@ -1253,6 +1265,12 @@ def _redis_state(
 _REQUEST_TAGS: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
     "ocr_router_request_tags", default=frozenset()
 )
+
+
+def _close_at_exit(reference: weakref.ref[Router]) -> None:
+    router = reference()
+    if router is not None and not router._closed:
+        router.close()
 
 
 def _checked_tags(tags: Sequence[str] | None) -> frozenset[str]:

@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from providers.fake import FakeFleet, FakeProvider
@@ -61,3 +66,30 @@ async def test_dropping_connections_closes_the_pool_and_keeps_the_router() -> No
         await router.aocr("ocr", make_pdf(1))  # a new pool, the same Router
         assert len(router._clients) == 1
     assert fleet["a"].request_count == 2
+
+
+def test_a_sync_router_left_open_closes_its_pools_at_exit(tmp_path: Path) -> None:
+    script = tmp_path / "left_open.py"
+    script.write_text(
+        "from providers.fake import FakeProvider\n"
+        "from providers.samples import make_pdf\n"
+        "from router import Router\n"
+        "fake = FakeProvider('mistral', api_key='k')\n"
+        "with fake.serve_in_thread() as url:\n"
+        "    router = Router([{'model_name': 'ocr', 'model': 'mistral/mistral-ocr-latest',\n"
+        "                      'api_key': 'k', 'api_base': url}])\n"
+        "    print(router.ocr('ocr', make_pdf(1)).call_info.pages)\n",
+        encoding="utf-8",
+    )
+    finished = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == "1"
+    assert "Unclosed" not in finished.stderr  # aiohttp's warning for a pool never closed
