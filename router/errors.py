@@ -268,8 +268,8 @@ class InvalidResponseError(TransientError):
 
 
 class UnexpectedStatusError(TransientError):
-    """A 3xx or another status the table does not map: the deployment misbehaves (WIRE.md),
-    so another one is tried and this one is cooled after repeated failures."""
+    """A 3xx or another status the table does not map: the deployment misbehaves (no host
+    documents it), so another one is tried and this one is cooled after repeated failures."""
 
     status_code = 502
 
