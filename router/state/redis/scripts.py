@@ -78,25 +78,6 @@ end
 return out
 """
 
-# KEYS[1]: a ledger hash. ARGV: field prefix, requests, pages, unpriced requests, whole
-# dollars, pico-dollars (< 10**12), TTL seconds (0: none). Money is kept as two integers with a
-# carry, so sums are exact (to the pico-dollar) and never overflow: INCRBYFLOAT would round.
-ADD_COST = """
-local prefix = ARGV[1]
-local key = KEYS[1]
-if ARGV[2] ~= '0' then redis.call('HINCRBY', key, prefix .. 'requests', ARGV[2]) end
-if ARGV[3] ~= '0' then redis.call('HINCRBY', key, prefix .. 'pages', ARGV[3]) end
-if ARGV[4] ~= '0' then redis.call('HINCRBY', key, prefix .. 'unpriced', ARGV[4]) end
-redis.call('HINCRBY', key, prefix .. 'usd_d', ARGV[5])
-local picos = redis.call('HINCRBY', key, prefix .. 'usd_p', ARGV[6])
-if picos >= 1000000000000 then
-  redis.call('HINCRBY', key, prefix .. 'usd_p', '-1000000000000')
-  redis.call('HINCRBY', key, prefix .. 'usd_d', 1)
-end
-if ARGV[7] ~= '0' then redis.call('EXPIRE', key, ARGV[7]) end
-return 1
-"""
-
 # KEYS[1]: a hash of one value per process, "value|expiry ms". ARGV: process id, value ("" to
 # withdraw it), now ms, expiry ms of this value, key TTL ms. Publishes this process's value and
 # returns the live values of the other processes, dropping those whose lease has expired (a
@@ -158,4 +139,60 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 return ARGV[1]
 """
 
-__all__ = ["ADD_COST", "HEALTH", "PUBLISH", "WINDOW"]
+# The ledger's push, applied at most once and only to the store it was counted against (money
+# as two integers with a carry, so sums are exact to the pico-dollar and never overflow:
+# INCRBYFLOAT would round).
+# KEYS[1]: the costs hash (its field "epoch|" names this life of the store: a Redis restarted
+# empty has none, and gets a new one), KEYS[2]: this process's "applied" marker (the sequence
+# number of its last batch applied), KEYS[3..]: the spend hashes of the batch.
+# ARGV: the epoch the process counted against ("" for a process that has pushed nothing yet), a
+# fresh epoch to name a new life, the batch's sequence number (0: no batch, a check only), the
+# marker's TTL ms, the number of cost entries, then 6 values per cost entry (field prefix,
+# requests, pages, unpriced, whole dollars, pico-dollars) and 3 per spend key (dollars, picos,
+# TTL seconds or 0). Returns {status, epoch}: 1 applied, 0 nothing to apply or applied before (a
+# sync retried after its reply was lost), -1 the store is not the one counted against (restarted
+# empty): nothing applied, the process must push its totals again.
+LEDGER = """
+local epoch = redis.call('HGET', KEYS[1], 'epoch|')
+if not epoch then
+  epoch = ARGV[2]
+  redis.call('HSET', KEYS[1], 'epoch|', epoch)
+end
+if ARGV[1] ~= '' and ARGV[1] ~= epoch then
+  return {-1, epoch}
+end
+local sequence = tonumber(ARGV[3])
+if sequence == 0 then
+  return {0, epoch}
+end
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+if sequence <= last then
+  return {0, epoch}
+end
+redis.call('SET', KEYS[2], sequence, 'PX', ARGV[4])
+local function add(key, prefix, requests, pages, unpriced, dollars, picos)
+  if requests ~= '0' then redis.call('HINCRBY', key, prefix .. 'requests', requests) end
+  if pages ~= '0' then redis.call('HINCRBY', key, prefix .. 'pages', pages) end
+  if unpriced ~= '0' then redis.call('HINCRBY', key, prefix .. 'unpriced', unpriced) end
+  redis.call('HINCRBY', key, prefix .. 'usd_d', dollars)
+  local carried = redis.call('HINCRBY', key, prefix .. 'usd_p', picos)
+  if carried >= 1000000000000 then
+    redis.call('HINCRBY', key, prefix .. 'usd_p', '-1000000000000')
+    redis.call('HINCRBY', key, prefix .. 'usd_d', 1)
+  end
+end
+local at = 6
+for _ = 1, tonumber(ARGV[5]) do
+  add(KEYS[1], ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5])
+  at = at + 6
+end
+for index = 3, #KEYS do
+  add(KEYS[index], '', '0', '0', '0', ARGV[at], ARGV[at + 1])
+  if ARGV[at + 2] ~= '0' then redis.call('EXPIRE', KEYS[index], ARGV[at + 2]) end
+  at = at + 3
+end
+return {1, epoch}
+"""
+
+__all__ = ["HEALTH", "LEDGER", "PUBLISH", "WINDOW"]

@@ -18,7 +18,12 @@ What is exact, and how:
   the last slot cannot both get it. It is the only Redis round trip a request waits on.
 - Costs and budget spend: increments (integers; money as whole dollars and pico-dollars with a
   carry, so sums are exact and never overflow), pushed by the background task and added on the
-  server; nothing is ever overwritten, so a total is the exact sum over processes.
+  server; nothing is ever overwritten, so a total is the exact sum over processes. Each push is
+  a numbered batch, re-sent unchanged until its reply arrives and applied once (a sync whose
+  reply was lost after Redis applied it must not count twice: the ledger grew on every retry).
+  The ledger carries an epoch, a random name for this life of the store: a Redis restarted empty
+  has none, so each live process finds its epoch gone and pushes its totals again, instead of
+  the shared ledger silently losing everything counted before the restart.
 
 What is shared, with the staleness bound: health records (cooldowns and failure streaks, one key
 per deployment with a TTL; a live cooldown is only replaced by a later one), in-flight counts (per
@@ -32,11 +37,15 @@ and two for the retry budget, fields one per second of the window), `costs` (one
 deployment, group and provider), `spend:<budget>:<period>` (one per budget and period, expiring
 40 days after its last write). Every key has a TTL except `costs` and the `total` budgets.
 
-A Redis outage never fails a request: the task logs the degradation once, keeps every write in
+A Redis outage never fails a request: the task logs the outage once and its end once (only a
+failed sync starts one: a slow reservation falls back to the local window without a log line),
+keeps every write in
 its queue (windows pruned to their length, costs summed per key, health the latest per
 deployment: bounded), answers from the local copy, `reserve_window` falls back to the local
 window, and reconnects with exponential backoff (0.1 s to 5 s). When Redis is back, the first
-pipeline re-pushes the queue and re-reads everything: the processes share one view again.
+pipeline re-pushes the queue and re-reads everything: the processes share one view again. Any
+other failure of a sync (a bug, a malformed record) is logged the same way and retried: the task
+never stops.
 """
 
 from __future__ import annotations
@@ -58,6 +67,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from router.state.base import CostTotals, HealthRecord, WindowTotals
 from router.state.memory import DEFAULT_RECORD_TTL, MemoryState
@@ -73,9 +83,11 @@ SPEND_TTL_SECONDS = 40 * 86400  # a budget period's spend outlives the longest p
 BACKOFF_FIRST, BACKOFF_MAX = 0.1, 5.0  # reconnect attempts: fast at first, then every 5 s
 CLOSE_TIMEOUT = 2.0  # seconds `close()` waits for the last push of pending writes
 PICO = 10**12  # money is exact to the pico-dollar
+APPLIED_TTL_MS = 7 * 86400 * 1000  # a batch is deduplicated for a week of retries
 RESERVE_POOL_SIZE = 16  # connections per process: reservations queue briefly rather than flood
 
 _TRANSIENT = (RedisError, OSError, asyncio.TimeoutError)
+_SLOW = (RedisTimeoutError, asyncio.TimeoutError)  # no answer in time: maybe only busy
 
 
 def _split_usd(usd: Decimal) -> tuple[int, int]:
@@ -85,6 +97,15 @@ def _split_usd(usd: Decimal) -> tuple[int, int]:
 
 def _join_usd(dollars: Any, picos: Any) -> Decimal:
     return Decimal(int(dollars or 0)) + Decimal(int(picos or 0)) / PICO
+
+
+@dataclass
+class _Batch:
+    """Increments frozen for one push: re-sent unchanged until Redis answers."""
+
+    sequence: int
+    costs: dict[str, _CostDelta]
+    spends: dict[str, Decimal]
 
 
 @dataclass
@@ -157,6 +178,14 @@ class RedisState:
         self._spend_base: dict[str, Decimal] = {}
         self._spend_pending: dict[str, Decimal] = {}
         self._spend_used: dict[str, float] = {}  # spend key -> when last used (old periods go)
+        # The batch being pushed, what this process pushed and Redis applied (its share of the
+        # ledger, pushed again if the store is found empty), and the store's epoch.
+        self._batch: _Batch | None = None
+        self._batch_sequence = 0
+        self._cost_acked: dict[str, _CostDelta] = {}
+        self._spend_acked: dict[str, Decimal] = {}
+        self._epoch = ""
+        self._repush_health = False
         self._connected = False
         self._degraded = False
         self._closed = False
@@ -299,8 +328,10 @@ class RedisState:
                 reply = await asyncio.wrap_future(
                     asyncio.run_coroutine_threadsafe(self._reserve_remote(key, *args), self._loop)
                 )
+            except _SLOW:
+                self._fall_back_locally()  # slow, not gone: the sync task tells the two apart
             except _TRANSIENT as error:
-                self._mark_degraded(error)
+                self._mark_degraded(error)  # refused or reset: an outage
             else:
                 admitted, buckets = _parse_window(reply)
                 with self._lock:
@@ -370,8 +401,12 @@ class RedisState:
     def cost_totals(self) -> dict[str, CostTotals]:
         with self._lock:
             totals = dict(self._cost_base)
-            for key, delta in self._cost_pending.items():
-                totals[key] = _plus(totals.get(key, CostTotals()), delta)
+            unapplied = [self._cost_pending] if self._batch is None else [self._batch.costs]
+            if self._batch is not None:
+                unapplied.append(self._cost_pending)
+            for deltas in unapplied:
+                for key, delta in deltas.items():
+                    totals[key] = _plus(totals.get(key, CostTotals()), delta)
             return totals
 
     def add_spend(self, key: str, usd: Decimal) -> None:
@@ -382,7 +417,12 @@ class RedisState:
     def spend(self, key: str) -> Decimal:
         with self._lock:
             self._spend_used[key] = time.monotonic()
-            return self._spend_base.get(key, Decimal(0)) + self._spend_pending.get(key, Decimal(0))
+            batched = Decimal(0) if self._batch is None else self._batch.spends.get(key, Decimal(0))
+            return (
+                self._spend_base.get(key, Decimal(0))
+                + batched
+                + self._spend_pending.get(key, Decimal(0))
+            )
 
     # ------------------------------------------------------------------ lifetime
 
@@ -460,7 +500,9 @@ class RedisState:
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._sync_once(), self._timeout * 4)
-            except _TRANSIENT as error:
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # an outage, or a bug: logged once, retried, never fatal
                 self._mark_degraded(error)
                 with self._synced:
                     self._attempts += 1
@@ -482,18 +524,89 @@ class RedisState:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.staleness)
 
+    def _ledger_args(self, batch: _Batch | None, epoch: str) -> list[Any]:
+        """`scripts.LEDGER`'s keys and arguments for `batch` (None: only check the epoch)."""
+        prefix = self._prefix
+        costs = {} if batch is None else batch.costs
+        spend_names = [] if batch is None else sorted(batch.spends)
+        keys = [prefix + "costs", prefix + "applied:" + self._process]
+        keys.extend(prefix + "spend:" + name for name in spend_names)
+        args: list[Any] = [
+            epoch,
+            uuid.uuid4().hex,
+            0 if batch is None else batch.sequence,
+            APPLIED_TTL_MS,
+            len(costs),
+        ]
+        for key, delta in costs.items():
+            dollars, picos = _split_usd(delta.usd)
+            args.extend((key + "|", delta.requests, delta.pages, delta.unpriced, dollars, picos))
+        for name in spend_names:
+            assert batch is not None
+            dollars, picos = _split_usd(batch.spends[name])
+            args.extend((dollars, picos, 0 if name.endswith(":total") else SPEND_TTL_SECONDS))
+        return [len(keys), *keys, *args]
+
+    def _settle_ledger(self, batch: _Batch | None, status: int, epoch: str) -> None:
+        """After the ledger's reply (under the lock): an applied batch is this process's share
+        from now on; a store not the one counted against gets every total pushed again."""
+        if status < 0:
+            # Redis restarted empty: what this process pushed before is lost there. Push it all
+            # again under the new epoch (the batch too: nothing of it was applied).
+            logger.warning(
+                "shared router state %r: Redis lost its data (restarted empty); pushing this "
+                "process's totals and health again",
+                self.name,
+            )
+            unpushed = self._cost_acked
+            if batch is not None:
+                _add_deltas(unpushed, batch.costs)
+            _add_deltas(unpushed, self._cost_pending)
+            spends = self._spend_acked
+            if batch is not None:
+                _add_spends(spends, batch.spends)
+            _add_spends(spends, self._spend_pending)
+            self._cost_pending, self._spend_pending = unpushed, spends
+            self._cost_acked, self._spend_acked = {}, {}
+            self._batch = None
+            self._repush_health = True
+        elif batch is not None:
+            _add_deltas(self._cost_acked, batch.costs)
+            _add_spends(self._spend_acked, batch.spends)
+            self._batch = None
+        self._epoch = epoch
+
     def _mark_degraded(self, error: BaseException) -> None:
+        """A sync failed: the outage starts (logged once, however long it lasts)."""
         with self._lock:
             first = not self._degraded
             self._connected = False
             self._degraded = True
-        if first:  # once per outage, not once per request
+        if not first:
+            return
+        if isinstance(error, _TRANSIENT):
             logger.warning(
                 "shared router state %r: Redis unreachable (%s); carrying on with local state, "
                 "reconnecting with backoff",
                 self.name,
                 type(error).__name__,
             )
+        else:  # not Redis's fault: the traceback is the bug report
+            logger.error(
+                "shared router state %r: a sync failed (%s); carrying on with local state, "
+                "retrying with backoff",
+                self.name,
+                type(error).__name__,
+                exc_info=error,
+            )
+
+    def _fall_back_locally(self) -> None:
+        """A reservation got no answer in time: serve from the local copy until the next sync
+        succeeds. Not an outage by itself (a busy Redis can be slow once, and logging each such
+        reservation as an outage and the next sync as its end made the log flap); a sync that
+        fails decides that."""
+        with self._lock:
+            self._connected = False
 
     async def _sync_once(self) -> None:
         now = self._clock()
@@ -501,7 +614,7 @@ class RedisState:
         lease_ms = int(self.lease_seconds * 1000)
         with self._lock:
             health = dict(self._health_pending)
-            if self._degraded:
+            if self._degraded or self._repush_health:
                 # Back from an outage (Redis may have restarted empty): push every live record.
                 for deployment_id in self._deployments:
                     record = self._local.health_record(deployment_id)
@@ -518,11 +631,14 @@ class RedisState:
                 set(self._window_base) | set(self._window_pending) | set(self._window_lengths)
             )
             retention = {key: self._retention(key) for key in window_keys}
-            costs = {
-                k: _CostDelta(d.requests, d.pages, d.unpriced, d.usd)
-                for k, d in self._cost_pending.items()
-            }
-            spends = dict(self._spend_pending)
+            self._repush_health = False
+            if self._batch is None and (self._cost_pending or self._spend_pending):
+                self._batch_sequence += 1
+                self._batch = _Batch(self._batch_sequence, self._cost_pending, self._spend_pending)
+                self._cost_pending, self._spend_pending = {}, {}
+            batch = self._batch
+            epoch = self._epoch
+            spends = {} if batch is None else batch.spends
             stale = time.monotonic() - 2 * MIN_WINDOW_RETENTION
             for key in [k for k, used in self._spend_used.items() if used < stale]:
                 del self._spend_used[key]  # an old budget period: nobody asks any more
@@ -533,9 +649,12 @@ class RedisState:
             latency = {d: self._local.seconds_per_page(d) for d in deployments}
         prefix = self._prefix
         pipe = self._client.pipeline(transaction=False)
-        # 1. pushes
+        # 1. pushes: the ledger first (its reply says whether the store is the one counted on)
+        pipe.eval(scripts.LEDGER, *self._ledger_args(batch, epoch))
         for deployment_id, (_, record) in health.items():
-            payload = "" if record is None else json.dumps(asdict(record))
+            payload = _health_payload(record)
+            if payload is None:
+                continue  # not representable (non-finite): never pushed, never breaks a sync
             ttl = self._record_ttl
             if record is not None and record.cooldown_until is not None:
                 ttl += max(record.cooldown_until - now, 0.0)
@@ -555,26 +674,6 @@ class RedisState:
                     prefix + "window:" + key,
                     *self._window_args(second, requests, pages, None, None, now, retention[key]),
                 )
-        for key, delta in costs.items():
-            dollars, picos = _split_usd(delta.usd)
-            pipe.eval(
-                scripts.ADD_COST,
-                1,
-                prefix + "costs",
-                key + "|",
-                delta.requests,
-                delta.pages,
-                delta.unpriced,
-                dollars,
-                picos,
-                0,
-            )
-        for key, usd in spends.items():
-            dollars, picos = _split_usd(usd)
-            ttl = 0 if key.endswith(":total") else SPEND_TTL_SECONDS
-            pipe.eval(
-                scripts.ADD_COST, 1, prefix + "spend:" + key, "", 0, 0, 0, dollars, picos, ttl
-            )
         pushes = len(pipe)
         # 2. reads (after the pushes, in the same round trip: they include them)
         for deployment_id in deployments:
@@ -613,6 +712,7 @@ class RedisState:
         for key in spend_keys:
             pipe.hmget(prefix + "spend:" + key, "usd_d", "usd_p")
         replies = await pipe.execute()
+        ledger_status, store_epoch = int(replies[0][0]), _text(replies[0][1])
         reads = iter(replies[pushes:])
         others_in_flight: dict[str, int] = {}
         others_latency: dict[str, list[float]] = {}
@@ -644,22 +744,37 @@ class RedisState:
                 if not pending:
                     self._window_pending.pop(key, None)
             self._window_base.update(window_read)
-            for key, delta in costs.items():
-                pending_cost = self._cost_pending[key]
-                pending_cost.requests -= delta.requests
-                pending_cost.pages -= delta.pages
-                pending_cost.unpriced -= delta.unpriced
-                pending_cost.usd -= delta.usd
-                if pending_cost == _CostDelta():
-                    del self._cost_pending[key]
+            self._settle_ledger(batch, ledger_status, store_epoch)
             self._cost_base = cost_read
-            for key, usd in spends.items():
-                left = self._spend_pending[key] - usd
-                if left:
-                    self._spend_pending[key] = left
-                else:
-                    del self._spend_pending[key]
             self._spend_base.update(spend_read)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _add_deltas(into: dict[str, _CostDelta], deltas: dict[str, _CostDelta]) -> None:
+    for key, delta in deltas.items():
+        total = into.setdefault(key, _CostDelta())
+        total.requests += delta.requests
+        total.pages += delta.pages
+        total.unpriced += delta.unpriced
+        total.usd += delta.usd
+
+
+def _add_spends(into: dict[str, Decimal], spends: dict[str, Decimal]) -> None:
+    for key, usd in spends.items():
+        into[key] = into.get(key, Decimal(0)) + usd
+
+
+def _health_payload(record: HealthRecord | None) -> str | None:
+    """The record as Redis stores it ("" clears it); None when it holds a non-finite number."""
+    if record is None:
+        return ""
+    try:
+        return json.dumps(asdict(record), allow_nan=False)
+    except ValueError:
+        return None
 
 
 def _parse_window(reply: Any) -> tuple[bool, dict[int, list[int]]]:
@@ -674,8 +789,11 @@ def _parse_health(stored: Any) -> HealthRecord | None:
     if stored is None:
         return None
     try:
-        fields = json.loads(stored)
-        return HealthRecord(**fields)
+        record = HealthRecord(**json.loads(stored))
+        for value in (record.cooldown_until, record.cooldown_seconds):
+            if value is not None and not math.isfinite(value):
+                raise ValueError("a non-finite time")
+        return record
     except (TypeError, ValueError):
         logger.warning("ignoring a malformed health record in Redis")
         return None
@@ -685,6 +803,8 @@ def _parse_costs(fields: dict[Any, Any]) -> dict[str, CostTotals]:
     raw: dict[str, dict[str, Any]] = {}
     for name, value in fields.items():
         text = name.decode() if isinstance(name, bytes) else str(name)
+        if text == "epoch|":
+            continue  # the store's epoch, not a total (see `scripts.LEDGER`)
         key, _, field = text.rpartition("|")
         raw.setdefault(key, {})[field] = value
     return {
