@@ -58,6 +58,19 @@ def huge_body(size: int, *, declared: bool = False) -> Answer:
     return answer
 
 
+def dripping(interval: float) -> Answer:
+    """A 200 whose chunked body comes one byte per `interval` seconds, for ever (each byte
+    arrives well within any read timeout: only a deadline on the whole call stops it)."""
+
+    async def answer(send: Send) -> None:
+        await send(_head("200 OK", {"Transfer-Encoding": "chunked"}))
+        while True:
+            await send(b"1\r\n \r\n")
+            await asyncio.sleep(interval)
+
+    return answer
+
+
 def gzip_bomb(inflated: int) -> Answer:
     """A 200 of a few hundred KB of gzip that inflates to `inflated` bytes of zeros."""
     packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)

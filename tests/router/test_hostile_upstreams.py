@@ -18,6 +18,7 @@ import pytest
 from cost_probe import MB, PeakRSS
 from hostile_upstream import (
     Answer,
+    dripping,
     error_echoing,
     gzip_bomb,
     hostile_upstream,
@@ -99,6 +100,23 @@ async def test_a_gzip_bomb_stops_inflating_at_the_cap(
     assert served == ["good"]
     assert sent < 1 * MB  # the whole bomb is small: what matters is what it inflated to
     assert growth < 40 * MB  # inflated whole, 100 MB
+
+
+async def test_an_answer_that_drips_for_ever_is_cut_by_the_deadline_and_fails_over(
+    fake_server: Callable[[FakeProvider], Awaitable[str]],
+    transport: httpx.AsyncBaseTransport | None,
+) -> None:
+    good = await fake_server(FakeProvider("mistral", api_key=KEY))
+    async with hostile_upstream(dripping(0.05)) as upstream:
+        entries = [
+            _entry("hostile", upstream.url, priority=0, timeout=1),  # a byte every 50 ms
+            _entry("good", good, priority=1),
+        ]
+        async with Router(entries, transport=transport) as router:
+            response = await router.aocr("ocr", DOCUMENT)
+    assert response.call_info is not None
+    assert response.call_info.deployment_id == "good"
+    assert upstream.bytes_sent < 2048  # about 20 chunks of one byte: the call was cut at 1 s
 
 
 @pytest.mark.parametrize(
