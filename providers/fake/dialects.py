@@ -157,6 +157,16 @@ class Dialect:
         """A 200's body as this host sends it (Azure adds its own fields)."""
         return answer
 
+    def models_named(self, path: str, body: Any) -> list[str]:
+        """The models a request names: the body's `model` (Vertex adds the one in its path)."""
+        model = body.get("model") if isinstance(body, dict) else None
+        return [model] if isinstance(model, str) else []
+
+    def retired(self, info: ModelInfo, path: str) -> Reply:
+        """The host's answer to a model it retired (WIRE.md: "a retired deployment answers
+        404"): the deployment is gone, so the answer is the host's own "not found"."""
+        return self.not_found()
+
 
 def _extra_forbidden(body: Mapping[str, Any], name: str) -> dict[str, Any]:
     return {
@@ -220,9 +230,12 @@ class MistralDialect(Dialect):
             body_message = message or _reason(status)
         error_type = self._TYPES.get(status, "internal_server_error" if status >= 500 else "error")
         code = "1300" if status == 429 else None
+        return self._envelope(status, body_message, error_type, code)
+
+    def _envelope(self, status: int, message: Any, error_type: str, code: str | None) -> Reply:
         payload: dict[str, Any] = {
             "object": "error",
-            "message": body_message,
+            "message": message,
             "type": error_type,
             "param": None,
             "code": code,
@@ -230,6 +243,11 @@ class MistralDialect(Dialect):
         if self.newer_errors:
             payload["raw_status_code"] = status
         return Reply.json(status, payload)
+
+    def retired(self, info: ModelInfo, path: str) -> Reply:
+        # WIRE.md gives the status (404) and the envelope; the wording and type are those of
+        # Mistral's answer to a model it does not serve ("Invalid model: ...", code 1500).
+        return self._envelope(404, f"Invalid model: {info.model}", "invalid_model", "1500")
 
 
 class AzureAIDialect(Dialect):
@@ -305,7 +323,8 @@ class VertexAIDialect(Dialect):
     validation_status = 400  # Google answers INVALID_ARGUMENT, never 422
 
     _ROUTE = re.compile(
-        r"^/v1/projects/[^/]+/locations/[^/]+/publishers/mistralai/models/[^/:]+:rawPredict$"
+        r"^/v1/projects/[^/]+/locations/[^/]+/publishers/mistralai/models/(?P<model>[^/:]+)"
+        r":rawPredict$"
     )
     _STATUS_NAMES: ClassVar[dict[int, str]] = {
         400: "INVALID_ARGUMENT",
@@ -379,6 +398,20 @@ class VertexAIDialect(Dialect):
 
     def not_found(self) -> Reply:
         return self.error(404, "The requested URL was not found on this server.")
+
+    def models_named(self, path: str, body: Any) -> list[str]:
+        route = self._ROUTE.match(path)
+        in_path = [route.group("model")] if route is not None else []
+        return in_path + super().models_named(path, body)
+
+    def retired(self, info: ModelInfo, path: str) -> Reply:
+        # The publisher model in the path is Google's to refuse (its envelope, NOT_FOUND); a
+        # retired model named only in the body reaches the container, which answers FastAPI's
+        # `{"detail": "Not Found"}` through rawPredict (WIRE.md, rev.).
+        route = self._ROUTE.match(path)
+        if route is not None and route.group("model") == info.model:
+            return self.error(404)
+        return self.container_error(404, "Not Found")
 
 
 def make_dialect(name: str, **options: Any) -> Dialect:

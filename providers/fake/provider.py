@@ -10,7 +10,9 @@ Order of checks for each request, as the real services do it:
    does to a request it accepted");
 3. the fault: the next script entry, else a seeded random draw from the rates, else ok;
 4. only for ok and `slow:` faults, the body: JSON, fields (Mistral's 422; the fields the body's
-   model lacks in `router.capabilities` as `extra_forbidden`), documents (Azure and Vertex refuse
+   model lacks in `router.capabilities` as `extra_forbidden`), the model's retirement (a model
+   retired by the fake's `today` answers the host's 404, as a deleted deployment does; checked
+   once the body is well formed), documents (Azure and Vertex refuse
    remote URLs and `file_id`), the model's limits (pages per request, document or body bytes),
    pages (asking only for pages past the end is refused); a 200 is then dressed as the host sends
    it (Azure: `pages_processed_annotation`, `content_filter_results`);
@@ -24,10 +26,11 @@ another; requests served concurrently are decided in the order they arrive.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -47,6 +50,7 @@ from providers.fake.responses import (
     page_texts,
     select_pages,
 )
+from router.capabilities import ModelInfo, lookup
 from router.types import FileChunk, OCRRequest, document_url_of
 
 if TYPE_CHECKING:
@@ -57,6 +61,9 @@ DEFAULT_HANG_SECONDS = (
 )
 # Connection-level faults: the transport, not a Reply, delivers them.
 CONNECTION_FAULTS = frozenset({"timeout", "reset", "truncated"})
+
+# The fake's notion of today: a date, a callable giving one, or None for the real (UTC) date.
+Today = datetime.date | Callable[[], datetime.date] | None
 
 
 @dataclass(frozen=True)
@@ -103,12 +110,16 @@ class FakeProvider:
         wrap_errors_in_list: vertex_ai only: wrap error envelopes in a one-element list.
         newer_errors: mistral only: False answers the older error bodies (422 under
             `message.detail`, no `raw_status_code`); the newer ones by default.
+        today: the date a model's retirement is judged by (a date or a callable giving one;
+            None, the default: the real UTC date). Settable later as `fake.today`, so that a
+            test shows a model served before its `retires_on` and answered 404 from that day.
         record_requests: keep each request in `requests`; turn off for long benchmarks.
 
     Counters: `request_count` counts every request received; `outcomes` counts them by what the
     fake did: "ok", "slow", a status ("500", "429" for every 429 form), "timeout", "reset",
     "truncated", "garbage", "null", "empty", or, for requests refused before or after the fault,
-    "not_found" (unknown route), "unauthorized" (credential) and "invalid" (body refused).
+    "not_found" (unknown route), "unauthorized" (credential), "invalid" (body refused) and
+    "retired" (the body's model is retired by `today`: the host's 404).
     Latency applies to requests that pass the credential check, never to 404/401 answers.
     """
 
@@ -129,6 +140,7 @@ class FakeProvider:
         wrap_errors_in_list: bool = False,
         record_requests: bool = True,
         newer_errors: bool | None = None,
+        today: Today = None,
     ) -> None:
         options: dict[str, Any] = {}
         if newer_errors is not None:
@@ -154,6 +166,7 @@ class FakeProvider:
         self.echo_model = echo_model
         self.hang_seconds = float(hang_seconds)
         self.record_requests = record_requests
+        self.today: Today = today
         self._plan = FaultPlan(script, faults, seed)
         self._latency = Latency(latency, seed)
         # Mistral's Files and Batch APIs (providers/fake/batch_service.py); tests set its faults.
@@ -204,14 +217,14 @@ class FakeProvider:
                 delay = self._latency.next_delay() + fault.delay_s
                 answer, outcome = self._answer_fault(fault, delay)
                 if answer is None and batch is not None:  # the Files and Batch APIs
-                    reply = batch.answer(method, path, headers, body, self._answer_body)
+                    reply = batch.answer(method, path, headers, body, self._answer_line)
                     answer = Answer(reply, delay_s=delay)
                 elif answer is None:
-                    reply, accepted = self._answer_body(body, parsed)
+                    reply, body_outcome = self._answer_body(body, parsed, path)
                     delay += reply.pages * self.latency_per_page
                     answer = Answer(reply, delay_s=delay)
-                    if not accepted:
-                        outcome = "invalid"
+                    if body_outcome != "ok":
+                        outcome = body_outcome
             assert answer is not None
             self.request_count += 1
             self.outcomes[outcome] += 1
@@ -237,6 +250,22 @@ class FakeProvider:
             await asyncio.sleep(answer.delay_s)
         return answer
 
+    def current_date(self) -> datetime.date:
+        """Today as this fake sees it (`today`; the real UTC date by default)."""
+        today = self.today
+        if today is None:
+            return datetime.datetime.now(datetime.UTC).date()
+        return today() if callable(today) else today
+
+    def _retired_model(self, path: str, parsed: Any) -> ModelInfo | None:
+        """The first model the request names that its host has retired by `current_date()`."""
+        today = self.current_date()
+        for model in self.dialect.models_named(path, parsed):
+            info = lookup(self.provider, model)
+            if info.lifecycle(today) == "retired":
+                return info
+        return None
+
     def _answer_fault(self, fault: Fault, delay: float) -> tuple[Answer | None, str]:
         """The answer a fault imposes, or None when the request is to be served normally."""
         outcome = fault.counter_key
@@ -260,11 +289,17 @@ class FakeProvider:
             Reply(200, bodies[fault.kind], {"content-type": content_type}), delay_s=delay
         ), outcome
 
-    def _answer_body(self, body: bytes, parsed: Any) -> tuple[Reply, bool]:
-        """(reply, accepted): validate the body as the service does, then answer it."""
+    def _answer_line(self, body: bytes, parsed: Any) -> tuple[Reply, bool]:
+        """(reply, accepted) for one line of a batch job (its body names the model)."""
+        reply, outcome = self._answer_body(body, parsed, "")
+        return reply, outcome == "ok"
+
+    def _answer_body(self, body: bytes, parsed: Any, path: str) -> tuple[Reply, str]:
+        """(reply, outcome): validate the body as the service does, then answer it. The
+        outcome is "ok", "invalid" (refused) or "retired" (a model the host no longer serves)."""
         dialect = self.dialect
         if parsed is None and body.strip() != b"null":
-            return dialect.unreadable_json(), False
+            return dialect.unreadable_json(), "invalid"
         field_detail = dialect.extra_checks(parsed) if isinstance(parsed, dict) else []
         detail = list(field_detail)
         if isinstance(parsed, dict) and "model" not in parsed:
@@ -279,7 +314,7 @@ class FakeProvider:
         document_detail = _wire_document_detail(parsed) if isinstance(parsed, dict) else []
         if document_detail:
             # Never reach OCRRequest's coercion: it would open a path named in the body.
-            return dialect.invalid_body(document_detail + detail), False
+            return dialect.invalid_body(document_detail + detail), "invalid"
         try:
             request = OCRRequest.model_validate(parsed)
         except ValidationError as error:
@@ -295,11 +330,17 @@ class FakeProvider:
                 }
             )
             request = None
+        if request is not None and detail == field_detail:
+            # A well-formed body (the shape is checked first, as FastAPI does): the model is
+            # looked up before anything the model decides (its fields, limits, documents).
+            retired = self._retired_model(path, parsed)
+            if retired is not None:
+                return dialect.retired(retired, path), "retired"
         if request is not None and detail and detail == field_detail:
             # Only fields the model lacks: the host's own answer to them (a 422).
-            return dialect.refuse_field_reply(detail), False
+            return dialect.refuse_field_reply(detail), "invalid"
         if detail or request is None:
-            return dialect.invalid_body(detail), False
+            return dialect.invalid_body(detail), "invalid"
         info = dialect.model_info(parsed)
         is_file = isinstance(request.document, FileChunk)
         if is_file and not info.accepts_file_id:
@@ -307,30 +348,30 @@ class FakeProvider:
                 info, file_id=True, pages=0, document_bytes=0, body_bytes=len(body)
             )
             assert refusal is not None
-            return refusal, False
+            return refusal, "invalid"
         url = document_url_of(request.document)
         if dialect.requires_data_uri and (url is None or not url.startswith("data:")):
-            return dialect.error(400, "documents must be base64 data URIs"), False
+            return dialect.error(400, "documents must be base64 data URIs"), "invalid"
         try:
             page_count, size = document_facts(request, self.default_page_count)
         except DocumentError as error:
-            return dialect.error(dialect.page_range_status, str(error)), False
+            return dialect.error(dialect.page_range_status, str(error)), "invalid"
         pages, missing = select_pages(request, page_count)
         if not pages:
             return dialect.error(
                 dialect.page_range_status,
                 f"pages {missing} are out of range: the document has {page_count} page(s)",
                 precondition=True,
-            ), False
+            ), "invalid"
         refusal = dialect.over_limits(
             info, file_id=False, pages=len(pages), document_bytes=size or 0, body_bytes=len(body)
         )
         if refusal is not None:
-            return refusal, False
+            return refusal, "invalid"
         texts = page_texts(request)
         answer = ocr_answer(request, pages, size, self.echo_model, texts)
         answer = dialect.decorate_answer(request, answer)
-        return replace(Reply.json(200, answer), pages=len(pages)), True
+        return replace(Reply.json(200, answer), pages=len(pages)), "ok"
 
     # -- running --------------------------------------------------------------------------
 

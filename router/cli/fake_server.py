@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime
 import signal
 import sys
 
@@ -25,6 +26,13 @@ def _fault_rate(text: str) -> tuple[str, float]:
         return entry, float(rate)
     except ValueError:
         raise argparse.ArgumentTypeError(f"the rate in {text!r} is not a number") from None
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
 def _latency(text: str) -> float | tuple[float, float]:
@@ -79,6 +87,12 @@ def install(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="pages assumed for a remote document (default: %(default)s)",
     )
     parser.add_argument(
+        "--today",
+        type=_date,
+        help="the date retirements are judged by, YYYY-MM-DD: a model retired by then answers "
+        "the host's 404 (default: the real date)",
+    )
+    parser.add_argument(
         "--duration", type=seconds, help="stop after this many seconds (default: run until Ctrl-C)"
     )
     return run
@@ -96,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         latency=args.latency,
         latency_per_page=args.latency_per_page,
         default_page_count=args.pages,
+        today=args.today,
         record_requests=False,  # only this process could read them: a long run must not keep them
     )
 

@@ -48,7 +48,7 @@ def _model_and_secret_settings(provider: str) -> tuple[str, dict[str, Any]]:
     if provider == "vertex_ai":
         return "vertex_ai/mistral-ocr-2505", {"vertex_project": "p-1", "token": SECRET_KEY}
     if provider == "azure_ai":
-        return "azure_ai/mistral-document-ai-2505", {"api_key": SECRET_KEY}
+        return "azure_ai/mistral-document-ai-2512", {"api_key": SECRET_KEY}
     return "mistral/mistral-ocr-latest", {"api_key": SECRET_KEY}
 
 

@@ -161,7 +161,7 @@ async def test_seed_call_on_azure_ai_fake(base64_pdf: str) -> None:
     fake = FakeProvider("azure_ai", api_key=SECRET_KEY)
     async with fake.serve() as base_url:
         response = await aocr(
-            model="azure_ai/mistral-document-ai-2505",
+            model="azure_ai/mistral-document-ai-2512",
             document={
                 "type": "document_url",
                 "document_url": f"data:application/pdf;base64,{base64_pdf}",
@@ -173,7 +173,7 @@ async def test_seed_call_on_azure_ai_fake(base64_pdf: str) -> None:
     assert [page.index for page in response.pages] == [0, 2]
     assert fake.requests[-1].path == "/providers/mistral/azure/ocr"
     assert response.call_info is not None
-    listed = price_for("azure_ai", "mistral-document-ai-2505")
+    listed = price_for("azure_ai", "mistral-document-ai-2512")
     assert listed is not None
     assert response.call_info.cost_usd == pytest.approx(2 * listed.per_page)
 

@@ -11,7 +11,7 @@ from providers.fake import FakeProvider
 KEY = "cache-test-key-7f3Qz9Lm"
 MODELS = {
     "mistral": "mistral/mistral-ocr-latest",
-    "azure_ai": "azure_ai/mistral-document-ai-2505",
+    "azure_ai": "azure_ai/mistral-document-ai-2512",
 }
 
 

@@ -86,7 +86,7 @@ def mistral_deployment(base_url: str, key: str = MISTRAL_KEY, group: str = "ocr"
 def azure_deployment(base_url: str, key: str = AZURE_KEY) -> dict[str, Any]:
     return {
         "model_name": "ocr",
-        "model": "azure_ai/mistral-document-ai-2505",
+        "model": "azure_ai/mistral-document-ai-2512",
         "api_key": key,
         "api_base": base_url,
     }
@@ -389,7 +389,7 @@ def test_without_config_the_model_uses_the_providers_environment(
                 "ocr",
                 str(tmp_path / "a.pdf"),
                 "--model",
-                "azure_ai/mistral-document-ai-2505",
+                "azure_ai/mistral-document-ai-2512",
                 "--out",
                 str(tmp_path / "out"),
             ]

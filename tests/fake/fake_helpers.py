@@ -40,7 +40,7 @@ CURRENT_MODELS = {
 def body(document_url: str | None = None, **params: Any) -> dict[str, Any]:
     """A valid request body for every dialect (a 3-page PDF data URI unless told otherwise)."""
     return {
-        "model": "mistral-ocr-2505",
+        "model": "mistral-ocr-2512",
         "document": {"type": "document_url", "document_url": document_url or pdf_uri()},
         **params,
     }

@@ -157,7 +157,7 @@ async def test_header_and_footer_only_when_asked_for(send: Send) -> None:
 
 @pytest.mark.parametrize(
     ("sent", "echoed"),
-    [("mistral-ocr-latest", "mistral-ocr-2512"), ("mistral-ocr-2505", "mistral-ocr-2505")],
+    [("mistral-ocr-latest", "mistral-ocr-2512"), ("mistral-ocr-2512", "mistral-ocr-2512")],
 )
 async def test_model_is_echoed_as_the_service_does(send: Send, sent: str, echoed: str) -> None:
     payload = (await send(FakeProvider("mistral"), {**body(), "model": sent})).json()

@@ -40,15 +40,27 @@ def fake_server_process(*arguments: str) -> Iterator[tuple[subprocess.Popen[str]
 
 def test_fake_server_prints_its_address_answers_and_exits_after_duration() -> None:
     with fake_server_process(
-        "--provider", "mistral", "--port", "0", "--duration", "5", "--script", "503,ok"
+        "--provider",
+        "mistral",
+        "--port",
+        "0",
+        "--duration",
+        "5",
+        "--script",
+        "503,ok",
+        "--today",
+        "2026-05-30",
     ) as (process, base_url):
         assert base_url.startswith("http://127.0.0.1:")
         with httpx.Client(base_url=base_url, timeout=5) as client:
             statuses = [client.post(ROUTES["mistral"], json=body()).status_code for _ in range(2)]
+            # --today: the day before mistral-ocr-2505 retired, so it is still served.
+            old = client.post(ROUTES["mistral"], json=body(model="mistral-ocr-2505"))
         out, _ = process.communicate(timeout=15)
     assert statuses == [503, 200]
+    assert old.status_code == 200
     assert process.returncode == 0
-    assert "served 2 requests" in out
+    assert "served 3 requests" in out
 
 
 def test_a_long_running_fake_server_keeps_no_copy_of_what_it_served() -> None:

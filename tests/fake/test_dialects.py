@@ -148,7 +148,7 @@ async def test_mistral_older_422_envelope_on_request(send: Send) -> None:
     ("payload", "location", "error_type"),
     [
         ({"document": {"document_url": "https://example.org/a.pdf"}}, ["body", "model"], "missing"),
-        ({"model": "mistral-ocr-2505"}, ["body", "document"], "missing"),
+        ({"model": "mistral-ocr-2512"}, ["body", "document"], "missing"),
         (
             {**body(), "include_image_base64": "sometimes"},
             ["body", "include_image_base64"],
@@ -201,7 +201,7 @@ async def test_mistral_refuses_python_only_document_forms_and_never_reads_a_loca
             for key, value in document.items()
         }
     response = await send(
-        FakeProvider("mistral"), {"model": "mistral-ocr-2505", "document": document}
+        FakeProvider("mistral"), {"model": "mistral-ocr-2512", "document": document}
     )
     assert response.status_code == 422
     assert location in [item["loc"] for item in response.json()["detail"]]
@@ -296,7 +296,7 @@ async def test_azure_2505_deployment_refuses_newer_fields_with_422(send: Send) -
     ]
     # By default the fake refuses what the body's model lacks (router.capabilities).
     fake = FakeProvider("azure_ai")
-    refused = await send(fake, newer)  # mistral-ocr-2505: the 2505 fields only
+    refused = await send(fake, {**newer, "model": "mistral-ocr-2505"})  # the 2505 fields only
     assert refused.status_code == 422
     assert [d["loc"] for d in refused.json()["error"]["details"]] == [
         ["body", "extract_header"],

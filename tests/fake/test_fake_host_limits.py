@@ -40,7 +40,7 @@ async def test_vertex_passes_the_containers_own_bodies_through(send: Send) -> No
     too_long = await send(fake, body(pdf_uri(31)))
     assert too_long.status_code == 400
     assert "exceeds the maximum of 30 pages" in too_long.json()["detail"]
-    newer = await send(fake, body(table_format="html"))
+    newer = await send(fake, body(table_format="html", model="mistral-ocr-2505"))
     assert newer.status_code == 422
     assert newer.json() == {
         "detail": [

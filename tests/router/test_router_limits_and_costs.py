@@ -271,7 +271,7 @@ model_list:
       api_base: {await fake_server(primary)}
   - model_name: ocr-backup
     litellm_params:
-      model: azure_ai/mistral-document-ai-2505
+      model: azure_ai/mistral-document-ai-2512
       api_key: os.environ/AZURE_AI_API_KEY
       api_base: {await fake_server(backup)}
 router_settings:

@@ -278,7 +278,7 @@ async def test_a_remote_pdf_that_must_be_sharded_is_downloaded_once(fake_server:
     entries = [
         {
             "model_name": "ocr",
-            "model": "azure_ai/mistral-document-ai-2505",
+            "model": "azure_ai/mistral-document-ai-2512",
             "id": f"az{number}",
             "api_base": await fake_server(fake),
             "api_key": "k",

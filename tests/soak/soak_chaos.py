@@ -42,7 +42,7 @@ from router.router import Router
 KEY = "soak-test-key-0123456789"
 MODELS = {
     "mistral": "mistral/mistral-ocr-latest",
-    "azure_ai": "azure_ai/mistral-document-ai-2505",
+    "azure_ai": "azure_ai/mistral-document-ai-2512",
     "vertex_ai": "vertex_ai/mistral-ocr-2505",
 }
 
