@@ -186,13 +186,13 @@ async def test_cost_is_pages_times_the_asked_models_price_not_the_echoed_one(
 async def test_annotated_request_is_priced_at_the_annotated_price(recorder: Recorder) -> None:
     async with recorder.client() as client:
         response = await aocr(
-            "mistral/mistral-ocr-2505",
+            "mistral/mistral-ocr-2512",
             REMOTE_PDF,
             api_key=KEY,
             client=client,
             document_annotation_format=ANNOTATION_FORMAT,
         )
-    listed = price_for("mistral", "mistral-ocr-2505")
+    listed = price_for("mistral", "mistral-ocr-2512")
     assert listed is not None and listed.per_annotated_page != listed.per_page
     assert response.call_info is not None
     assert response.call_info.cost_usd == pytest.approx(3 * listed.per_annotated_page)
@@ -203,21 +203,21 @@ async def test_explicit_annotated_price_overrides_only_the_annotated_figure(
 ) -> None:
     async with recorder.client() as client:
         plain = await aocr(
-            "mistral/mistral-ocr-2505",
+            "mistral/mistral-ocr-2512",
             REMOTE_PDF,
             api_key=KEY,
             client=client,
             price_per_annotated_page=0.5,
         )
         annotated = await aocr(
-            "mistral/mistral-ocr-2505",
+            "mistral/mistral-ocr-2512",
             REMOTE_PDF,
             api_key=KEY,
             client=client,
             price_per_annotated_page=0.5,
             bbox_annotation_format=ANNOTATION_FORMAT,
         )
-    listed = price_for("mistral", "mistral-ocr-2505")
+    listed = price_for("mistral", "mistral-ocr-2512")
     assert listed is not None
     assert plain.call_info is not None and annotated.call_info is not None
     assert plain.call_info.cost_usd == pytest.approx(3 * listed.per_page)

@@ -32,17 +32,17 @@ def data_uri(base64_pdf: str) -> dict[str, str]:
 async def test_cost_follows_the_asked_model_although_the_fake_echoes_another(
     fake_server: FakeServer, data_uri: dict[str, str]
 ) -> None:
-    fake = FakeProvider("mistral", api_key=SECRET_KEY, echo_model="mistral-ocr-2505-completion")
+    fake = FakeProvider("mistral", api_key=SECRET_KEY, echo_model="mistral-ocr-2512-completion")
     base_url = await fake_server(fake)
     response = await aocr(
         "mistral/mistral-ocr-latest", data_uri, api_key=SECRET_KEY, api_base=base_url
     )
     asked, echoed = (
         price_for("mistral", "mistral-ocr-latest"),
-        price_for("mistral", "mistral-ocr-2505"),
+        price_for("mistral", "mistral-ocr-2512"),
     )
     assert asked is not None and echoed is not None and asked != echoed
-    assert response.model == "mistral-ocr-2505-completion"
+    assert response.model == "mistral-ocr-2512-completion"
     info = response.call_info
     assert info is not None
     assert info.model == "mistral/mistral-ocr-latest"

@@ -228,6 +228,39 @@ def test_a_retired_model_is_refused_naming_its_successor(
     ) in err
 
 
+@pytest.mark.parametrize(
+    ("model", "base", "retired_on", "successor"),
+    [
+        ("mistral/mistral-ocr-2505", None, "2026-05-31", "mistral/mistral-ocr-2512"),
+        (
+            "azure_ai/mistral-document-ai-2505",
+            "https://contoso.services.ai.azure.com",
+            "2026-07-15",
+            "azure_ai/mistral-document-ai-2512",
+        ),
+    ],
+)
+def test_each_retired_model_is_refused_on_its_retirement_day_and_served_the_day_before(
+    tmp_path: Path, model: str, base: str | None, retired_on: str, successor: str
+) -> None:
+    from router.check_config import check_config
+
+    entry = f"  - model_name: ocr\n    model: {model}\n    api_key: k\n"
+    if base:
+        entry += f"    api_base: {base}\n"
+    path = write_config(tmp_path, "model_list:\n" + entry)
+    day = datetime.date.fromisoformat(retired_on)
+    out, err = io.StringIO(), io.StringIO()
+    assert check_config(path, as_json=True, out=out, err=err, today=day) == 1
+    assert (
+        f'model_list[0] ("ocr"): {model} was retired on {retired_on} '
+        f"(a retired deployment answers 404): use {successor}"
+    ) in err.getvalue()
+    before = day - datetime.timedelta(days=1)
+    out, err = io.StringIO(), io.StringIO()
+    assert check_config(path, as_json=True, out=out, err=err, today=before) == 0, err.getvalue()
+
+
 def test_a_deprecated_model_warns_and_stays_valid(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

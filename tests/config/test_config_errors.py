@@ -19,7 +19,7 @@ from router.errors import ConfigError
 def litellm_entry(name: str, **params: Any) -> dict[str, Any]:
     return {
         "model_name": name,
-        "litellm_params": {"model": "mistral/mistral-ocr-2505", "api_key": "k", **params},
+        "litellm_params": {"model": "mistral/mistral-ocr-2512", "api_key": "k", **params},
     }
 
 
@@ -41,7 +41,7 @@ def test_bad_weight_names_entry_index_group_and_field_path() -> None:
 
 def test_bad_weight_in_flat_form_names_the_field_without_a_section() -> None:
     message = config_error_of(
-        [{"model_name": "ocr", "model": "mistral/mistral-ocr-2505", "api_key": "k", "weight": -1}]
+        [{"model_name": "ocr", "model": "mistral/mistral-ocr-2512", "api_key": "k", "weight": -1}]
     )
 
     assert message == 'model_list[0] ("ocr").weight: Input should be greater than 0'
@@ -94,13 +94,13 @@ def test_missing_model_is_named_where_litellm_expects_it() -> None:
 
 
 def test_missing_model_name_is_named_without_a_group() -> None:
-    message = config_error_of([{"litellm_params": {"model": "mistral/mistral-ocr-2505"}}])
+    message = config_error_of([{"litellm_params": {"model": "mistral/mistral-ocr-2512"}}])
 
     assert message == "model_list[0].model_name: Field required"
 
 
 def test_entry_that_is_not_a_mapping_is_named() -> None:
-    message = config_error_of(["mistral/mistral-ocr-2505"])
+    message = config_error_of(["mistral/mistral-ocr-2512"])
 
     assert message.startswith("model_list[0]: expected a mapping")
 
@@ -156,14 +156,14 @@ def test_missing_environment_variable_is_named_and_no_value_is_shown(
         {
             "model_name": "ocr",
             "litellm_params": {
-                "model": "mistral/mistral-ocr-2505",
+                "model": "mistral/mistral-ocr-2512",
                 "api_key": "os.environ/MISTRAL_API_KEY",
             },
         },
         {
             "model_name": "ocr",
             "litellm_params": {
-                "model": "azure_ai/mistral-document-ai-2505",
+                "model": "azure_ai/mistral-document-ai-2512",
                 "api_key": "os.environ/AZURE_AI_API_KEY",
                 "api_base": "os.environ/AZURE_BASE",
             },
@@ -189,7 +189,7 @@ def test_empty_environment_variable_counts_as_missing(monkeypatch: pytest.Monkey
 
 
 def test_provider_refusal_names_the_entry(monkeypatch: pytest.MonkeyPatch) -> None:
-    message = config_error_of([{"model_name": "ocr", "model": "mistral/mistral-ocr-2505"}])
+    message = config_error_of([{"model_name": "ocr", "model": "mistral/mistral-ocr-2512"}])
 
     assert message.startswith('model_list[0] ("ocr"): ')
     assert "MISTRAL_API_KEY" in message
@@ -274,7 +274,7 @@ def test_yaml_syntax_error_names_the_file_and_line(write_yaml: Any) -> None:
         "model_list:\n"
         "  - model_name: ocr\n"
         "    litellm_params:\n"
-        "      model: mistral/mistral-ocr-2505\n"
+        "      model: mistral/mistral-ocr-2512\n"
         "      api_key: [unclosed-secret-value\n"
     )
 

@@ -57,10 +57,10 @@ def test_appending_a_deployment_keeps_the_earlier_ids() -> None:
 def test_ids_differ_by_base_project_and_location() -> None:
     deployments = build_deployments(
         [
-            {"model_name": "ocr", "model": "mistral/mistral-ocr-2505", "api_key": "k"},
+            {"model_name": "ocr", "model": "mistral/mistral-ocr-2512", "api_key": "k"},
             {
                 "model_name": "ocr",
-                "model": "mistral/mistral-ocr-2505",
+                "model": "mistral/mistral-ocr-2512",
                 "api_key": "k",
                 "api_base": "https://eu.example/v1",
             },
@@ -83,15 +83,16 @@ def test_ids_differ_by_base_project_and_location() -> None:
 
     ids = [d.id for d in deployments]
     assert len(set(ids)) == 4
-    assert not any("#2" in deployment_id for deployment_id in ids)
+    # No collision suffix ("#2" after the id's own "#<hash>", which may itself start with 2).
+    assert not any(deployment_id.endswith("#2") for deployment_id in ids)
 
 
 def test_derived_id_does_not_collide_with_a_given_one() -> None:
-    base = derive_deployment_id("ocr", "mistral/mistral-ocr-2505", None, None, None)
+    base = derive_deployment_id("ocr", "mistral/mistral-ocr-2512", None, None, None)
     deployments = build_deployments(
         [
-            {"model_name": "ocr", "model": "mistral/mistral-ocr-2505", "api_key": "a"},
-            {"model_name": "ocr", "model": "mistral/mistral-ocr-2505", "api_key": "b", "id": base},
+            {"model_name": "ocr", "model": "mistral/mistral-ocr-2512", "api_key": "a"},
+            {"model_name": "ocr", "model": "mistral/mistral-ocr-2512", "api_key": "b", "id": base},
         ]
     )
 
@@ -142,7 +143,7 @@ def test_explicit_price_overrides_the_table() -> None:
         [
             {
                 "model_name": "ocr",
-                "model": "mistral/mistral-ocr-2505",
+                "model": "mistral/mistral-ocr-2512",
                 "api_key": "k",
                 "price_per_page": 0.0005,
                 "price_per_annotated_page": 0.0,
@@ -159,14 +160,14 @@ def test_each_price_falls_back_to_the_table_on_its_own() -> None:
         [
             {
                 "model_name": "ocr",
-                "model": "mistral/mistral-ocr-2505",
+                "model": "mistral/mistral-ocr-2512",
                 "api_key": "k",
                 "price_per_page": 0.0005,
             }
         ]
     )
 
-    listed = price_for("mistral", "mistral-ocr-2505")
+    listed = price_for("mistral", "mistral-ocr-2512")
     assert listed is not None
     assert deployment.price_per_page == 0.0005
     assert deployment.price_per_annotated_page == listed.per_annotated_page
@@ -183,7 +184,7 @@ def test_each_price_falls_back_to_the_table_on_its_own() -> None:
 def test_litellm_price_keys_override_the_table(section: str, key: str) -> None:
     entry: dict[str, Any] = {
         "model_name": "ocr",
-        "litellm_params": {"model": "mistral/mistral-ocr-2505", "api_key": "k"},
+        "litellm_params": {"model": "mistral/mistral-ocr-2512", "api_key": "k"},
         "model_info": {},
     }
     entry[section][key] = 0.0007
@@ -198,7 +199,7 @@ def test_price_given_twice_is_refused() -> None:
     entry = {
         "model_name": "ocr",
         "litellm_params": {
-            "model": "mistral/mistral-ocr-2505",
+            "model": "mistral/mistral-ocr-2512",
             "api_key": "k",
             "price_per_page": 1,
         },

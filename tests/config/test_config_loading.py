@@ -46,7 +46,7 @@ model_list:
       id: mistral-primary
   - model_name: ocr
     litellm_params:
-      model: azure_ai/mistral-document-ai-2505
+      model: azure_ai/mistral-document-ai-2512
       api_key: os.environ/AZURE_AI_API_KEY
       api_base: https://contoso.services.ai.azure.com
       weight: 2
@@ -179,7 +179,7 @@ def test_flat_form_sets_every_routing_field() -> None:
         [
             {
                 "model_name": "ocr",
-                "model": "mistral/mistral-ocr-2505",
+                "model": "mistral/mistral-ocr-2512",
                 "api_key": "flat-key-value",
                 "id": "flat-1",
                 "weight": 2.5,
@@ -204,7 +204,7 @@ def test_flat_form_sets_every_routing_field() -> None:
 
 def test_routing_fields_default_to_one_equal_unlimited_tier() -> None:
     (deployment,) = build_deployments(
-        [{"model_name": "ocr", "model": "mistral/mistral-ocr-2505", "api_key": "k"}]
+        [{"model_name": "ocr", "model": "mistral/mistral-ocr-2512", "api_key": "k"}]
     )
 
     assert (deployment.weight, deployment.priority) == (1.0, 0)
@@ -217,7 +217,7 @@ def test_provider_settings_reach_the_provider() -> None:
         [
             {
                 "model_name": "ocr",
-                "model": "azure_ai/mistral-document-ai-2505",
+                "model": "azure_ai/mistral-document-ai-2512",
                 "api_key": "azure-key-value",
                 "api_base": "https://contoso.services.ai.azure.com",
                 "api_version": "2024-05-01-preview",
@@ -230,7 +230,7 @@ def test_provider_settings_reach_the_provider() -> None:
     )
 
     settings = deployment.provider.settings
-    assert settings.model == "mistral-document-ai-2505"
+    assert settings.model == "mistral-document-ai-2512"
     assert settings.api_version == "2024-05-01-preview"
     assert settings.headers == {"X-Team": "docs"}
     assert settings.allow_private_document_urls is True
@@ -239,17 +239,17 @@ def test_provider_settings_reach_the_provider() -> None:
 
 def test_unset_download_limits_keep_the_providers_defaults() -> None:
     (deployment,) = build_deployments(
-        [{"model_name": "ocr", "model": "mistral/mistral-ocr-2505", "api_key": "k"}]
+        [{"model_name": "ocr", "model": "mistral/mistral-ocr-2512", "api_key": "k"}]
     )
 
-    defaults = ProviderSettings(model="mistral-ocr-2505")
+    defaults = ProviderSettings(model="mistral-ocr-2512")
     assert deployment.provider.settings.max_document_bytes == defaults.max_document_bytes
     assert deployment.provider.settings.document_fetch_timeout == defaults.document_fetch_timeout
 
 
 def test_specs_and_deployments_may_be_mixed_with_mappings() -> None:
     spec = DeploymentSpec.model_validate(
-        {"model_name": "ocr", "model": "mistral/mistral-ocr-2505", "api_key": "k1"}
+        {"model_name": "ocr", "model": "mistral/mistral-ocr-2512", "api_key": "k1"}
     )
     ready = spec.to_deployment(deployment_id="ready-made")
 
@@ -259,8 +259,8 @@ def test_specs_and_deployments_may_be_mixed_with_mappings() -> None:
 
     assert built[1] is ready
     assert [d.model for d in built] == [
-        "mistral/mistral-ocr-2505",
-        "mistral/mistral-ocr-2505",
+        "mistral/mistral-ocr-2512",
+        "mistral/mistral-ocr-2512",
         "mistral/mistral-ocr-2512",
     ]
 
@@ -361,7 +361,7 @@ def test_harmless_litellm_keys_are_ignored_with_one_warning_each(
 ) -> None:
     entry = {
         "model_name": "ocr",
-        "litellm_params": {"model": "mistral/mistral-ocr-2505", "api_key": "k", "tpm": 1000},
+        "litellm_params": {"model": "mistral/mistral-ocr-2512", "api_key": "k", "tpm": 1000},
         "model_info": {"mode": "ocr"},
     }
     with caplog.at_level(logging.WARNING, logger="ocr_router.config"):
@@ -422,7 +422,7 @@ def test_readable_config_file_with_a_plain_key_warns(
             """\
             model_list:
               - model_name: ocr
-                litellm_params: {model: mistral/mistral-ocr-2505, api_key: plain-key-value}
+                litellm_params: {model: mistral/mistral-ocr-2512, api_key: plain-key-value}
             """
         ),
         mode=0o644,
@@ -460,7 +460,7 @@ def test_private_config_file_with_a_plain_key_does_not_warn(
     write_yaml: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = write_yaml(
-        "model_list: [{model_name: ocr, model: mistral/mistral-ocr-2505, api_key: plain-key}]",
+        "model_list: [{model_name: ocr, model: mistral/mistral-ocr-2512, api_key: plain-key}]",
         mode=0o600,
     )
 

@@ -33,12 +33,12 @@ PDF_URI = "data:application/pdf;base64,JVBERi0xLjQKJSVFT0YK"
 
 
 def mistral() -> Provider:
-    return create_provider("mistral/mistral-ocr-2505", api_key="mk-1")
+    return create_provider("mistral/mistral-ocr-2512", api_key="mk-1")
 
 
 def azure() -> Provider:
     return create_provider(
-        "azure_ai/mistral-document-ai-2505",
+        "azure_ai/mistral-document-ai-2512",
         api_key="az-1",
         api_base="https://r.services.ai.azure.com",
     )

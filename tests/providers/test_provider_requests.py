@@ -69,7 +69,7 @@ def mistral(**settings: Any) -> Provider:
 def azure(**settings: Any) -> Provider:
     values = {"api_key": "az-1", "api_base": "https://res.services.ai.azure.com", **settings}
     return AzureAIProvider(
-        ProviderSettings(model="mistral-document-ai-2505", **values),
+        ProviderSettings(model="mistral-document-ai-2512", **values),
         resolver=resolver_answering(PUBLIC_IP),
     )
 
@@ -321,7 +321,7 @@ async def test_azure_sends_every_document_as_a_data_uri(
     document: dict[str, Any], sent: dict[str, Any]
 ) -> None:
     recorder = await send(azure(), document)
-    assert wire(recorder.posts[0]) == {"model": "mistral-document-ai-2505", "document": sent}
+    assert wire(recorder.posts[0]) == {"model": "mistral-document-ai-2512", "document": sent}
 
 
 @pytest.mark.parametrize(("document", "sent"), INLINED_FORMS)
@@ -355,7 +355,7 @@ async def test_file_ids_are_refused_outside_mistral_before_sending(make: Any) ->
     ("make", "model"),
     [
         (mistral, "mistral-ocr-latest"),
-        (azure, "mistral-document-ai-2505"),
+        (azure, "mistral-document-ai-2512"),
         (vertex, "mistral-ocr-2505"),
     ],
 )
@@ -413,7 +413,7 @@ async def test_azure_base_and_key_fall_back_to_the_environment(
 ) -> None:
     monkeypatch.setenv("AZURE_AI_API_BASE", "https://env.services.ai.azure.com")
     monkeypatch.setenv("AZURE_AI_API_KEY", "env-azure-key")
-    provider = create_provider("azure_ai/mistral-document-ai-2505")
+    provider = create_provider("azure_ai/mistral-document-ai-2512")
     assert isinstance(provider, AzureAIProvider)
     request = (await send(provider, PDF_URI)).posts[0]
     assert str(request.url) == "https://env.services.ai.azure.com/providers/mistral/azure/ocr"
@@ -437,7 +437,7 @@ async def test_vertex_project_and_location_fall_back_to_the_environment(
     "model",
     [
         "mistral/mistral-ocr-latest",
-        "azure_ai/mistral-document-ai-2505",
+        "azure_ai/mistral-document-ai-2512",
         "vertex_ai/mistral-ocr-2505",
     ],
 )
@@ -460,13 +460,13 @@ def test_vertex_location_defaults_to_us_central1(monkeypatch: pytest.MonkeyPatch
     [
         ("mistral/mistral-ocr-latest", {}, {}, "MISTRAL_API_KEY"),
         (
-            "azure_ai/mistral-document-ai-2505",
+            "azure_ai/mistral-document-ai-2512",
             {"api_key": "sk-SECRET-canary-123"},
             {},
             "AZURE_AI_API_BASE",
         ),
         (
-            "azure_ai/mistral-document-ai-2505",
+            "azure_ai/mistral-document-ai-2512",
             {},
             {"AZURE_AI_API_BASE": "https://res.services.ai.azure.com"},
             "AZURE_AI_API_KEY",
@@ -508,7 +508,7 @@ def test_an_empty_environment_variable_counts_as_missing(monkeypatch: pytest.Mon
 def test_create_provider_returns_each_providers_class() -> None:
     assert isinstance(mistral(), MistralProvider)
     made = create_provider(
-        "azure_ai/mistral-document-ai-2505", api_key="k", api_base="https://r.services.ai.azure.com"
+        "azure_ai/mistral-document-ai-2512", api_key="k", api_base="https://r.services.ai.azure.com"
     )
     assert isinstance(made, AzureAIProvider)
     made = create_provider("vertex_ai/mistral-ocr-2505", vertex_project="p", token="t")

@@ -31,7 +31,7 @@ def providers_holding_the_canary(api_base: str | None = None) -> list[Provider]:
     return [
         create_provider("mistral/mistral-ocr-latest", api_key=CANARY, api_base=api_base),
         create_provider(
-            "azure_ai/mistral-document-ai-2505",
+            "azure_ai/mistral-document-ai-2512",
             api_key=CANARY,
             api_base=api_base or "https://r.services.ai.azure.com",
         ),
@@ -155,6 +155,6 @@ async def test_a_failing_token_callable_that_names_the_token_is_scrubbed() -> No
 def test_config_errors_never_print_a_value(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AZURE_AI_API_KEY", CANARY)
     with pytest.raises(ConfigError) as caught:
-        create_provider("azure_ai/mistral-document-ai-2505")
+        create_provider("azure_ai/mistral-document-ai-2512")
     assert "AZURE_AI_API_BASE" in str(caught.value)
     assert_no_canary(str(caught.value), repr(caught.value))
