@@ -115,3 +115,36 @@ def test_the_fault_plan_applies_to_batch_calls_and_a_wrong_key_is_refused() -> N
             Mistral(api_key="wrong", server_url=url).batch.jobs.list()
     assert unavailable.value.status_code == 503 and refused.value.status_code == 401
     assert fake.outcomes["503"] == 1 and fake.outcomes["unauthorized"] == 1
+
+
+def test_a_job_for_a_retired_model_fails_each_line_with_the_hosts_404(
+    served: tuple[FakeProvider, Mistral],
+) -> None:
+    fake, client = served
+    assert fake.batch is not None
+    fake.batch.lines_per_poll = 10
+    uploaded = client.files.upload(
+        file={"file_name": "old.jsonl", "content": _lines(2)}, purpose="batch"
+    )
+    job = client.batch.jobs.create(
+        input_files=[uploaded.id], endpoint="/v1/ocr", model="mistral-ocr-2505"
+    )
+    for _ in range(5):
+        job = client.batch.jobs.get(job_id=job.id)
+        if job.status not in ("QUEUED", "RUNNING"):
+            break
+    assert job.succeeded_requests == 0 and job.failed_requests == 3
+    assert isinstance(job.error_file, str)
+    errors = {
+        line["custom_id"]: line["response"]
+        for line in map(
+            json.loads, client.files.download(file_id=job.error_file).read().decode().splitlines()
+        )
+    }
+    # The two well-formed lines name a retired model; the malformed one is refused first (422).
+    assert {name: answer["status_code"] for name, answer in errors.items()} == {
+        "doc-0": 404,
+        "doc-1": 404,
+        "bad": 422,
+    }
+    assert errors["doc-0"]["body"]["message"] == "Invalid model: mistral-ocr-2505"
