@@ -386,6 +386,10 @@ class OCRRequest(_Strict):
         except ValueError as error:  # raised while coercing a local document
             raise InvalidRequestError(str(error), field="document") from None
         if extra_body:
+            try:  # sent as JSON as it is: a value too deep to encode fails here, typed
+                _check_depth(extra_body, MAX_SCHEMA_DEPTH)
+            except ValueError as error:
+                raise InvalidRequestError(f"extra_body: {error}", field="extra_body") from None
             request._extra_body = dict(extra_body)
         return request
 

@@ -163,6 +163,18 @@ async def test_a_deep_json_schema_is_a_422_over_http_and_from_aocr(
     assert proxy.fakes["a"].request_count == 0
 
 
+async def test_an_extra_body_too_deep_to_encode_is_a_typed_error_from_aocr(
+    start_proxy: ProxyStarter,
+) -> None:
+    proxy = await start_proxy({"a": FakeProvider("mistral", api_key=PROVIDER_KEY)})
+    deep: dict[str, Any] = {}
+    for _ in range(3000):  # json.dumps raised RecursionError out of aocr, untyped
+        deep = {"a": deep}
+    with pytest.raises(InvalidRequestError, match="extra_body: nested deeper than 64"):
+        await proxy.router.aocr("ocr", DOCUMENT, extra_body={"x": deep})
+    assert proxy.fakes["a"].request_count == 0
+
+
 async def test_an_invalid_idna_host_is_a_422_over_http_and_from_aocr(
     start_proxy: ProxyStarter,
 ) -> None:
