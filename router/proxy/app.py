@@ -78,6 +78,7 @@ REQUEST_FIELDS = frozenset(OCRRequest.model_fields)
 
 JSON = "application/json"
 
+UPFRONT_BODY_BYTES = 1024 * 1024  # what a declared body is given before its bytes arrive
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client gone before its answer
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -274,8 +275,9 @@ async def _read_json(request: Request, limit: int) -> dict[str, Any]:
 
     Refused with 413 as soon as it is known to exceed `limit`: at once from Content-Length,
     else (chunked) when the bytes received pass it; never read whole. A declared body is read
-    into one buffer of that size (allocated when its first bytes arrive), never joined or copied
-    again; the buffer is decoded to text and dropped before the text is parsed.
+    into one buffer (allocated when its first bytes arrive, at most `UPFRONT_BODY_BYTES` ahead
+    of them), never joined; the buffer is decoded to text and dropped before the text is
+    parsed.
     """
     declared = request.headers.get("content-length")
     if declared is None:
@@ -299,7 +301,10 @@ async def _read_json(request: Request, limit: int) -> dict[str, Any]:
         if not chunk:
             continue
         if buffer is None:
-            buffer = bytearray(size)
+            # Sized for what may come, up to a first part: a client that declares 72 MB and
+            # sends one byte must not make us hold 72 MB (the buffer grows as bytes arrive;
+            # writing past its end extends it, and large buffers grow in place).
+            buffer = bytearray(min(size, UPFRONT_BODY_BYTES))
         if at + len(chunk) > size:  # the server frames by Content-Length: cannot happen
             raise _too_large(limit)
         buffer[at : at + len(chunk)] = chunk

@@ -236,6 +236,19 @@ async def test_a_half_sent_body_is_dropped_and_counted_as_a_client_gone(
     assert metric_sum(metrics, "ocr_router_proxy_requests_total", status_code="500") == 0
 
 
+async def test_a_half_sent_body_costs_what_was_sent_not_what_was_declared(
+    proxy_url: str,
+) -> None:
+    head = (
+        "POST /v1/ocr HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {MASTER_KEY}\r\nContent-Length: {60 * MB}\r\n\r\n"
+    ).encode()
+    with PeakRSS() as rss:  # 60 MB were allocated on the first byte, for every such client
+        answers = await asyncio.gather(*(_exchange(proxy_url, head, b"{" * 1024) for _ in range(4)))
+    assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in answers)
+    assert rss.growth < 20 * MB
+
+
 async def test_a_client_that_leaves_mid_body_is_no_error(
     proxy_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
