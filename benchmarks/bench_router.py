@@ -17,7 +17,7 @@ import measure
 from common import KEY, ServerProcess, document_url, ms, table, wire_body
 
 from router import Router
-from router.router import DEFAULT_POOL_LIMITS
+from router.pools import DEFAULT_POOL_LIMITS
 
 CONCURRENCY = (1, 16, 64, 256)
 REPEATS = 3

@@ -18,7 +18,7 @@ from common import KEY, document_url, table, us, wire_body
 
 from providers.fake import FakeProvider
 from router import Router
-from router.router import _Request
+from router.job import Job
 from router.strategies import STRATEGY_NAMES
 from router.types import OCRRequest
 
@@ -59,10 +59,16 @@ def decision_seconds(router: Router, decisions: int) -> list[float]:
     """Seconds per decision, in batches of 100 (a single one is too short for the clock)."""
     now = time.time()
     request = OCRRequest.build({"type": "document_url", "document_url": document_url()})
-    job = _Request(
-        request=request, plan=["ocr"], deadline=now + 60, started=now, pages=None, reserved_pages=1
+    job = Job(
+        request=request,
+        plan=["ocr"],
+        deadline=now + 60,
+        started=now,
+        pages=None,
+        reserved_pages=1,
+        request_id="bench",
     )
-    select = router._select
+    select = router._selection.select
     for _ in range(200):
         select(job, now)
     batches = []

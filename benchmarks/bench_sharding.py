@@ -44,7 +44,7 @@ from providers.samples import make_pdf
 from router import Router
 from router.cli import main as cli_main
 from router.pdf import count_pages
-from router.router import DEFAULT_POOL_LIMITS
+from router.pools import DEFAULT_POOL_LIMITS
 from router.transport import fast_transport
 
 SHARD_PAGES = 30

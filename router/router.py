@@ -34,24 +34,29 @@ is always reached when the primary group is exhausted).
 router, so its connection pool is reused from call to call. The router keeps one pool per event
 loop it is used from (connections belong to the loop that opened them); a `client=` given by the
 caller is used on the caller's loop and never closed by the router.
+
+This module reads in the order a request flows: `aocr` (and `ocr`), the plan, sharding and the
+cache, the first attempt, its deployment booked by `_acquire`, the send and its outcome, the
+retries, the error a caller is told; then introspection and closing. The rooms it calls on:
+which deployment takes an attempt (router/selection.py), waiting for one to come back
+(router/waiting.py), what a request carries between attempts (router/job.py), the synchronous
+bridge (router/sync_bridge.py), the per-loop pools (router/pools.py) and the state's opening
+(router/state/opening.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
-import contextvars
 import functools
-import hashlib
 import random
-import threading
 import time
 import weakref
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from os import PathLike
+from threading import Thread
 from types import EllipsisType, TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, Unpack
+from typing import Any, Literal, Unpack
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
@@ -68,32 +73,25 @@ from router.config import RouterOptions, RouterSettings, build_deployments, load
 from router.cost import CostLedger, CostReport, exact_cost
 from router.deployment import Deployment
 from router.errors import (
-    ConfigError,
     InvalidRequestError,
     OCRRouterError,
     RequestTimeoutError,
     RouterClosedError,
 )
 from router.events import Hook, RouterEvent, describe_error, emit, finish_hooks, listened
-from router.fit import (
-    Envelope,
-    RequestFacts,
-    cannot_take,
-    describe_unfit,
-    refusal_reason,
-    request_facts,
-)
-from router.health import Availability, CircuitBreaker, HealthPolicy
-from router.http_client import RouterClient
+from router.fit import Envelope, RequestFacts, describe_unfit, refusal_reason, request_facts
+from router.health import CircuitBreaker, HealthPolicy
+from router.job import REQUEST_TAGS, Job, checked_tags
 from router.limits import Limits, estimated_pages
+from router.pools import LoopClients
 from router.retry import RetryBudget, backoff, backoff_sleep, worth_retrying
+from router.selection import Out, Selection
 from router.sharding import ShardCaching, serve_or_pass
 from router.state.base import RouterState
-from router.state.memory import DEFAULT_MAX_KEYS, DEFAULT_RECORD_TTL, MemoryState
+from router.state.opening import open_state, shared_name
 from router.strategies import create_strategy
-from router.strategies._sampling import SAMPLE_ABOVE, draw_usable
+from router.sync_bridge import SyncBridge, stop
 from router.telemetry.scope import RequestScope
-from router.transport import fast_transport
 from router.types import (
     MAX_PAGES_PER_REQUEST,
     Attempt,
@@ -103,21 +101,12 @@ from router.types import (
     OCRResponse,
     checked_timeout,
 )
-
-if TYPE_CHECKING:
-    from router.state.redis import RedisState  # the optional extra `redis`
-
-T = TypeVar("T")
-
-_LOOKS = random.Random()  # draws for the retry wait's look at a large tier (not the strategy's)
+from router.waiting import Waiter, WaitQueue, earliest_return, wake_time
 
 # Refusals one request may meet (each moves it to another deployment at no retry's cost): enough
 # for a mixed group, bounded for a request every deployment refuses (an unknown extra field).
 MAX_REFUSALS = 16
 _NO_FACTS = RequestFacts(None, None, None, "remote", frozenset())
-
-# Sized for many concurrent OCR calls to a handful of hosts; keep-alive saves TLS handshakes.
-DEFAULT_POOL_LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=128)
 
 
 class UnknownModelError(OCRRouterError):
@@ -149,16 +138,6 @@ class _DeadlinePassedError(RequestTimeoutError):
 
 
 @dataclass(frozen=True)
-class _Out:
-    """Why a deployment is not a candidate now."""
-
-    reason: str
-    until: float | None = None  # when it may return; None: unknown or never
-    frees_on_release: bool = False  # a request ending (slot, probe) may bring it back
-    fit: bool = False  # it cannot take this request at all (router/fit.py)
-
-
-@dataclass(frozen=True)
 class DeploymentHealth:
     """One row of `Router.health()`."""
 
@@ -170,27 +149,6 @@ class DeploymentHealth:
     reason: str | None
     in_flight: int
     consecutive_failures: int
-
-
-@dataclass
-class _Request:
-    """What one request carries from attempt to attempt."""
-
-    request: OCRRequest
-    plan: list[str]
-    deadline: float
-    started: float
-    pages: int | None  # pages asked for, None for "the whole document"
-    reserved_pages: int  # what an attempt books against page quotas before the answer
-    request_id: str  # on every event, log line and span of the request, and its error
-    facts: RequestFacts | None = None  # set when some deployment may not take the request
-    unfit: dict[str, str | None] = field(default_factory=dict)  # id -> why it cannot take it
-    refused: dict[str, OCRRouterError] = field(default_factory=dict)  # refusals, by deployment
-    tags: frozenset[str] = frozenset()  # empty: any deployment; else one carrying any of them
-    failed: set[str] = field(default_factory=set)
-    attempts: list[Attempt] = field(default_factory=list)
-    last_deployment: Deployment | None = None
-    last_error: OCRRouterError | None = None  # the last upstream failure of this request
 
 
 class Router:
@@ -232,27 +190,20 @@ class Router:
         for deployment in self._deployments:
             self._groups.setdefault(deployment.group, []).append(deployment)
         settings_.validate_against(self._groups)
-        # Each group's first priority tier, fixed: a large one is sampled rather than filtered.
-        self._first_tiers = {
-            group: tuple(_lowest_tier(members)) for group, members in self._groups.items()
-        }
         # The most every deployment takes: a request within it is checked against none of them.
         self._envelope = Envelope.of([deployment.info for deployment in self._deployments])
         self._clock = clock
-        record_ttl = max(DEFAULT_RECORD_TTL, 4 * settings_.max_cooldown_time)
-        self._close_state: Callable[[], None] | None = None  # set when the router made it
-        name = _shared_name(settings_.name, self._deployments)
-        if isinstance(state, str) or (state is None and settings_.redis_url is not None):
-            url = state if isinstance(state, str) else _secret(settings_.redis_url)
-            shared = _redis_state(url, name, self._deployments, clock, record_ttl)
-            self._state: RouterState = shared
-            self._close_state = shared.close
-        else:
-            # Several keys per deployment (health, latency, usage window): bounds must fit all.
-            max_keys = max(DEFAULT_MAX_KEYS, 4 * len(self._deployments))
-            self._state = state or MemoryState(
-                clock=clock, record_ttl=record_ttl, max_keys=max_keys
-            )
+        name = shared_name(settings_.name, self._deployments)
+        redis_url = None if settings_.redis_url is None else _secret(settings_.redis_url)
+        # `_close_state` is set when the router made the state (Redis), None when it was given.
+        self._state, self._close_state = open_state(
+            state,
+            redis_url=redis_url,
+            name=name,
+            deployments=self._deployments,
+            clock=clock,
+            max_cooldown_time=settings_.max_cooldown_time,
+        )
         rng = random.Random(settings_.seed) if settings_.seed is not None else None
         self._strategy = create_strategy(settings_.routing_strategy, self._state, rng=rng)
         self._health = CircuitBreaker(
@@ -267,6 +218,9 @@ class Router:
         )
         self._limits = Limits(self._state)
         self._ledger = CostLedger(self._state, settings_.budgets)
+        self._selection = Selection(
+            self._groups, self._strategy, self._health, self._ledger, self._limits
+        )
         self._retry_budget = RetryBudget(
             self._state,
             ratio=settings_.retry_budget_ratio,
@@ -277,7 +231,6 @@ class Router:
         # The result cache (router/cache/): same document, group and parameters, one payment.
         self.cache: ResultCache | None = None
         if settings_.cache is not None:
-            redis_url = None if settings_.redis_url is None else _secret(settings_.redis_url)
             self.cache = open_cache(
                 settings_.cache,
                 ttl=settings_.cache_ttl,
@@ -286,21 +239,10 @@ class Router:
                 max_entry_bytes=settings_.cache_max_entry_bytes,
             )
         self._hooks = tuple(hooks)
-        self._transport = transport
-        self._given_client = client  # lent by the caller: used on its loop, never closed by us
-        # The router's own pools, one per event loop: a pool's connections belong to the loop
-        # that opened them, so a second `asyncio.run()` (or the sync thread) needs its own.
-        self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
-        # The synchronous API's event loop and its thread (started on first use).
-        self._sync_loop: asyncio.AbstractEventLoop | None = None
-        self._sync_thread: threading.Thread | None = None
-        self._sync_lock = threading.Lock()
-        # Requests waiting for a deployment, oldest first (a dict keeps insertion order), and a
-        # counter of the changes (a request ended, health changed) that may let one proceed.
-        self._waiters: dict[_Waiter, None] = {}
-        self._changes = 0
+        self._clients = LoopClients(transport, client)  # the pools, one per event loop
+        self._sync = SyncBridge(functools.partial(_close_at_exit, weakref.ref(self)))
+        self._waiters = WaitQueue()  # requests waiting for a deployment
         self._closed = False  # by close()/aclose(): later calls raise RouterClosedError
-        self._exit_hook: Callable[[], None] | None = None  # closes the sync pools at exit
 
     @classmethod
     def from_config(cls, source: str | PathLike[str] | Mapping[str, Any], **options: Any) -> Router:
@@ -312,53 +254,6 @@ class Router:
         settings = config.router_settings.model_dump(exclude_unset=True)
         settings.update(options)
         return cls(config.model_list, **settings)
-
-    def _new_client(self) -> httpx.AsyncClient:
-        transport = self._transport or fast_transport(DEFAULT_POOL_LIMITS)
-        if transport is None:  # no `fast` extra, or an environment proxy: httpx's own pool
-            return httpx.AsyncClient(limits=DEFAULT_POOL_LIMITS)
-        return RouterClient(transport, DEFAULT_POOL_LIMITS)
-
-    # ---------------------------------------------------------------- introspection
-
-    def groups(self) -> list[str]:
-        return list(self._groups)
-
-    def deployments(self, group: str | None = None) -> list[Deployment]:
-        if group is None:
-            return list(self._deployments)
-        return list(self._groups.get(group, ()))
-
-    def add_hook(self, hook: Hook) -> None:
-        """Give `hook` every later `RouterEvent` too (the proxy attaches its metrics this way)."""
-        self._hooks = (*self._hooks, hook)
-
-    @property
-    def ledger(self) -> CostLedger:
-        """The cost ledger: work done outside `aocr` (Batch API results) is booked here."""
-        return self._ledger
-
-    def costs(self) -> CostReport:
-        """Totals (requests, pages, USD) per deployment, group and provider, and overall."""
-        return self._ledger.report()
-
-    def health(self) -> dict[str, DeploymentHealth]:
-        """Each deployment's circuit state, in-flight count and failure streak."""
-        now = self._clock()
-        report: dict[str, DeploymentHealth] = {}
-        for deployment in self._deployments:
-            availability = self._health.availability(deployment.id, now)
-            report[deployment.id] = DeploymentHealth(
-                deployment_id=deployment.id,
-                group=deployment.group,
-                provider=deployment.provider_name,
-                status=availability.status,
-                cooldown_until=availability.until,
-                reason=availability.reason,
-                in_flight=self._state.in_flight(deployment.id),
-                consecutive_failures=availability.consecutive_failures,
-            )
-        return report
 
     # ---------------------------------------------------------------- the request
 
@@ -397,7 +292,7 @@ class Router:
         self._check_open()
         # The request's tags reach every job made for it, its shards' included (their tasks
         # copy this context), without the sharding knowing of them.
-        tags_token = _REQUEST_TAGS.set(_checked_tags(tags))
+        tags_token = REQUEST_TAGS.set(checked_tags(tags))
         try:
             # A name no group has is "" on spans and metrics: clients' typos must not grow
             # label sets.
@@ -416,7 +311,40 @@ class Router:
                 )
                 return scope.served(response)
         finally:
-            _REQUEST_TAGS.reset(tags_token)
+            REQUEST_TAGS.reset(tags_token)
+
+    def ocr(
+        self,
+        model: str,
+        document: Any,
+        *,
+        timeout: float | None = None,
+        extra_body: dict[str, Any] | None = None,
+        cache: bool | Literal["refresh"] = True,
+        document_digest: str | None = None,
+        request_id: str | None = None,
+        shard_pages: int | EllipsisType | None = ...,
+        partial: bool = False,
+        tags: Sequence[str] | None = None,
+        **params: Unpack[OCRParams],
+    ) -> OCRResponse:
+        """`aocr` for synchronous code: the same retries, fallbacks, cooldowns, cache and
+        sharding, on the router's own loop thread (router/sync_bridge.py)."""
+        self._check_open()
+        coroutine = self.aocr(
+            model,
+            document,
+            timeout=timeout,
+            extra_body=extra_body,
+            cache=cache,
+            document_digest=document_digest,
+            request_id=request_id,
+            shard_pages=shard_pages,
+            partial=partial,
+            tags=tags,
+            **params,
+        )
+        return self._sync.run(coroutine)
 
     async def _serve(
         self,
@@ -459,6 +387,16 @@ class Router:
         job = self._new_job(outcome, plan, deadline, request_id)
         return await self._through_cache(job, key, cache)
 
+    def _plan(self, model: str) -> list[str]:
+        """The groups to try, in order: `model`, then its fallbacks that exist."""
+        if model not in self._groups:
+            known = ", ".join(sorted(self._groups)) or "none"
+            raise UnknownModelError(f"no deployment serves model {model!r} (model groups: {known})")
+        fallbacks = self.settings.fallbacks.get(model, self.settings.default_fallbacks)
+        plan = [model]
+        plan.extend(group for group in fallbacks if group not in plan and group in self._groups)
+        return plan
+
     def _shard_pages(self, given: int | EllipsisType | None) -> int | None:
         if given is ...:
             return self.settings.shard_pages
@@ -470,30 +408,6 @@ class Router:
             )
         return given
 
-    def _new_job(
-        self,
-        request: OCRRequest,
-        plan: list[str],
-        deadline: float,
-        request_id: str,
-        pages: int | None = None,
-    ) -> _Request:
-        """One request's state; `pages` is how many it carries when known (a shard), else the
-        pages asked for."""
-        if pages is None:
-            page_indexes = request.page_indexes
-            pages = len(page_indexes) if page_indexes else None
-        return _Request(
-            request=request,
-            plan=plan,
-            deadline=deadline,
-            started=self._clock(),
-            pages=pages,
-            reserved_pages=pages or estimated_pages(None),
-            request_id=request_id,
-            tags=_REQUEST_TAGS.get(),
-        )
-
     def _cache_key(
         self, request: OCRRequest, model: str, cache: bool | Literal["refresh"], digest: str | None
     ) -> str | None:
@@ -503,9 +417,35 @@ class Router:
             return None
         return result_key(digest, model, request_parameters(request))
 
+    def _new_job(
+        self,
+        request: OCRRequest,
+        plan: list[str],
+        deadline: float,
+        request_id: str,
+        pages: int | None = None,
+    ) -> Job:
+        """One request's state; `pages` is how many it carries when known (a shard), else the
+        pages asked for."""
+        if pages is None:
+            page_indexes = request.page_indexes
+            pages = len(page_indexes) if page_indexes else None
+        return Job(
+            request=request,
+            plan=plan,
+            deadline=deadline,
+            started=self._clock(),
+            pages=pages,
+            reserved_pages=pages or estimated_pages(None),
+            request_id=request_id,
+            tags=REQUEST_TAGS.get(),
+        )
+
+    # ---------------------------------------------------------------- through the result cache
+
     async def _through_cache(
         self,
-        job: _Request,
+        job: Job,
         key: str | None = None,
         cache: bool | Literal["refresh"] = True,
         adapt: Callable[[OCRResponse], OCRResponse] | None = None,
@@ -531,7 +471,7 @@ class Router:
                 self.cache.in_flight.done(key, stored)
         return response
 
-    async def _cached_or_lead(self, key: str, job: _Request) -> tuple[CachedResult | None, bool]:
+    async def _cached_or_lead(self, key: str, job: Job) -> tuple[CachedResult | None, bool]:
         """(the stored answer, or None and whether this request leads the identical ones in
         flight): an identical request already being sent is waited for, within the deadline."""
         assert self.cache is not None
@@ -550,50 +490,7 @@ class Router:
             if leader.done() and not leader.result():
                 return None, False  # not stored: go out at once, beside the other followers
 
-    async def _route(self, job: _Request) -> OCRResponse:
-        """The request's attempts over the deployments of its plan."""
-        facts = request_facts(
-            job.request, count_pages=self._envelope.max_pages < MAX_PAGES_PER_REQUEST
-        )
-        if not self._envelope.admits(facts):
-            # Some deployment of the router cannot take this request: check each one it meets.
-            job.facts = facts
-            self._refuse_if_nobody_can_take(job)
-        self._retry_budget.deposit(job.started)
-        # Most requests succeed at once: the first attempt runs before tenacity (whose set-up
-        # costs more than the rest of the routing), and a failure is handed to it as attempt 1.
-        try:
-            return await self._attempt(job)
-        except OCRRouterError as error:
-            if not worth_retrying(error):
-                raise self._final_error(error, job) from None
-            first_failure = error
-        return await self._retry(job, first_failure)
-
-    async def _retry(self, job: _Request, first_failure: OCRRouterError) -> OCRResponse:
-        """The attempts after a first one failed with `first_failure`, under tenacity (which
-        counts that failure as its attempt 1): backoff, stop conditions and retry events."""
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(worth_retrying),
-            wait=lambda state: self._wait_before_retry(job, state),
-            stop=lambda state: self._stop_retrying(job, state),
-            before_sleep=lambda state: self._announce_retry(job, state),
-            sleep=backoff_sleep,
-            reraise=True,
-        )
-        pending: OCRRouterError | None = first_failure
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    if pending is not None:
-                        failure, pending = pending, None
-                        raise failure
-                    return await self._attempt(job)
-        except OCRRouterError as error:
-            raise self._final_error(error, job) from None
-        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
-
-    def _served_from_cache(self, hit: CachedResult, job: _Request) -> OCRResponse:
+    def _served_from_cache(self, hit: CachedResult, job: Job) -> OCRResponse:
         """A stored answer, booked at no cost (the ledger counts what it saved)."""
         self._ledger.record_cached(job.plan[0], hit.pages, hit.usd)
         return hit.response.with_call_info(
@@ -611,7 +508,7 @@ class Router:
             )
         )
 
-    async def _store(self, key: str, response: OCRResponse, job: _Request) -> bool:
+    async def _store(self, key: str, response: OCRResponse, job: Job) -> bool:
         """Put the answer in the cache; whether it was stored."""
         info, deployment = response.call_info, job.last_deployment
         if self.cache is None or info is None or deployment is None:
@@ -629,16 +526,31 @@ class Router:
             usd=usd,
         )
 
-    def _plan(self, model: str) -> list[str]:
-        if model not in self._groups:
-            known = ", ".join(sorted(self._groups)) or "none"
-            raise UnknownModelError(f"no deployment serves model {model!r} (model groups: {known})")
-        fallbacks = self.settings.fallbacks.get(model, self.settings.default_fallbacks)
-        plan = [model]
-        plan.extend(group for group in fallbacks if group not in plan and group in self._groups)
-        return plan
+    # ---------------------------------------------------------------- routing: the attempts
 
-    async def _attempt(self, job: _Request) -> OCRResponse:
+    async def _route(self, job: Job) -> OCRResponse:
+        """The request's attempts over the deployments of its plan."""
+        facts = request_facts(
+            job.request, count_pages=self._envelope.max_pages < MAX_PAGES_PER_REQUEST
+        )
+        if not self._envelope.admits(facts):
+            # Some deployment of the router cannot take this request: check each one it meets.
+            job.facts = facts
+            self._selection.refuse_if_nobody_can_take(job)
+        self._retry_budget.deposit(job.started)
+        # Most requests succeed at once: the first attempt runs before tenacity (whose set-up
+        # costs more than the rest of the routing), and a failure is handed to it as attempt 1.
+        try:
+            return await self._attempt(job)
+        except OCRRouterError as error:
+            if not worth_retrying(error):
+                raise self._final_error(error, job) from None
+            first_failure = error
+        return await self._retry(job, first_failure)
+
+    async def _attempt(self, job: Job) -> OCRResponse:
+        """One attempt: a deployment booked, the call, its outcome recorded. A deployment that
+        refuses the request (router/fit.py) is replaced at once within the same attempt."""
         while True:
             deployment, probe = await self._acquire(job)
             job.last_deployment = deployment
@@ -662,6 +574,113 @@ class Router:
             except BaseException:
                 self._unbook(deployment, probe, reserved)  # cancelled, or a bug: no verdict
                 raise
+        return self._record_success(job, deployment, response, started, reserved, number, probe)
+
+    async def _acquire(self, job: Job) -> tuple[Deployment, bool]:
+        """Choose a deployment (router/selection.py) and book it (in flight, rate window,
+        probe), waiting in the queue for one to become usable if needed and possible within the
+        deadline (router/waiting.py). (the deployment, whether this attempt is its probe)"""
+        waiter: Waiter | None = None
+        served = False
+        try:
+            while True:
+                now = self._clock()
+                if waiter is not None:
+                    waiter.looking()
+                deployment, out = self._selection.select(job, now)
+                if deployment is not None:
+                    # Booked with no await in between, so no other request takes the same slot.
+                    self._limits.acquire(deployment, job.reserved_pages, now)
+                    if self._limits.needs_reservation(deployment) and not await self._reserve(
+                        deployment, job.reserved_pages, now
+                    ):
+                        continue
+                    served = True
+                    return deployment, self._health.begin(deployment.id, now)
+                first_return = earliest_return(out)
+                wake_at = wake_time(out, first_return, now, job.deadline)
+                if wake_at is None:
+                    raise self._nothing_available(job, out, now, first_return)
+                if waiter is None:
+                    waiter = self._waiters.join()
+                await waiter.wait(max(wake_at - now, 0.0))
+        finally:
+            if waiter is not None:
+                self._waiters.leave(waiter, served=served)
+
+    async def _reserve(self, deployment: Deployment, pages: int, now: float) -> bool:
+        """Book `pages` of a shared state's quota across processes (one atomic round trip);
+        refused, the local booking is given back and the local copy now shows it full."""
+        try:
+            reserved = await self._limits.reserve(deployment, pages, now)
+        except BaseException:
+            self._limits.release(deployment, pages, 0, now)
+            raise
+        if not reserved:
+            self._limits.release(deployment, pages, 0, now)
+        return reserved
+
+    def _nothing_available(
+        self, job: Job, out: Mapping[str, Out], now: float, first_return: float | None
+    ) -> OCRRouterError:
+        """What a request finding no deployment usable, and none back in time, is told."""
+        if job.refused and all(why.fit for why in out.values()):
+            # Every deployment refused the request or cannot take it: the last refusal (its
+            # class and status as the host gave them), with every deployment's reason.
+            error = list(job.refused.values())[-1]
+            if not error.every_deployment_refused:
+                error.every_deployment_refused = True
+                reasons = {deployment_id: why.reason for deployment_id, why in out.items()}
+                error.message = (
+                    f"{error.message}; no other deployment of {', '.join(job.plan)} can take "
+                    "it: " + describe_unfit(reasons, job.facts or _NO_FACTS)
+                )
+                error.args = (error.message,)
+            return error
+        lines = []
+        for deployment_id, why in out.items():
+            when = "" if why.until is None else f", returns in {max(why.until - now, 0.0):.2f} s"
+            lines.append(f"{deployment_id}: {why.reason}{when}")
+        left = max(job.deadline - now, 0.0)
+        return NoDeploymentAvailableError(
+            f"no deployment of {', '.join(job.plan)} can take the request within its deadline "
+            f"({left:.2f} s left): " + "; ".join(lines),
+            retry_after=None if first_return is None else max(first_return - now, 0.0),
+            unavailable={deployment_id: why.reason for deployment_id, why in out.items()},
+        )
+
+    async def _send(self, deployment: Deployment, job: Job) -> OCRResponse:
+        remaining = job.deadline - self._clock()
+        limit = remaining if deployment.timeout is None else min(remaining, deployment.timeout)
+        if limit <= 0:
+            raise _DeadlinePassedError("the request's deadline passed before it could be sent")
+        client = self._client_for_running_loop()
+        try:
+            # The provider bounds each phase of the call; this bounds the call as a whole.
+            async with asyncio.timeout(limit):
+                return await deployment.provider.send(job.request, client, timeout=limit)
+        except TimeoutError:
+            raise RequestTimeoutError(f"no answer within {limit:.3g} s") from None
+        except OCRRouterError as error:
+            error.provider = deployment.provider_name
+            raise
+
+    def _client_for_running_loop(self) -> httpx.AsyncClient:
+        """The client to send with on the running loop (router/pools.py)."""
+        return self._clients.for_running_loop(self._sync.loop)
+
+    def _record_success(
+        self,
+        job: Job,
+        deployment: Deployment,
+        response: OCRResponse,
+        started: float,
+        reserved: int,
+        number: int,
+        probe: bool,
+    ) -> OCRResponse:
+        """Book a served attempt (limits, health, latency, cost), tell the hooks, and return the
+        response with its `call_info`."""
         latency = time.perf_counter() - started
         processed = response.usage_info.total_pages  # Azure counts annotated pages apart
         now = self._clock()
@@ -672,7 +691,7 @@ class Router:
             deployment, response.usage_info, annotated_request=job.request.is_annotated
         )
         self._ledger.record(deployment, processed, usd, now)
-        self._wake_waiters()
+        self._waiters.changed()
         cost = None if usd is None else float(usd)
         job.attempts.append(Attempt(deployment.id, deployment.provider_name, latency))
         if listened(self._hooks, "success"):  # most calls: nobody listens
@@ -707,7 +726,7 @@ class Router:
 
     def _refused(
         self,
-        job: _Request,
+        job: Job,
         deployment: Deployment,
         error: OCRRouterError,
         latency: float,
@@ -731,27 +750,11 @@ class Router:
         if probe:
             self._health.release_probe(deployment.id)
         self._limits.release(deployment, reserved, 0, self._clock())
-        self._wake_waiters()
-
-    async def _send(self, deployment: Deployment, job: _Request) -> OCRResponse:
-        remaining = job.deadline - self._clock()
-        limit = remaining if deployment.timeout is None else min(remaining, deployment.timeout)
-        if limit <= 0:
-            raise _DeadlinePassedError("the request's deadline passed before it could be sent")
-        client = self._client_for_running_loop()
-        try:
-            # The provider bounds each phase of the call; this bounds the call as a whole.
-            async with asyncio.timeout(limit):
-                return await deployment.provider.send(job.request, client, timeout=limit)
-        except TimeoutError:
-            raise RequestTimeoutError(f"no answer within {limit:.3g} s") from None
-        except OCRRouterError as error:
-            error.provider = deployment.provider_name
-            raise
+        self._waiters.changed()
 
     def _record_failure(
         self,
-        job: _Request,
+        job: Job,
         deployment: Deployment,
         error: OCRRouterError,
         latency: float,
@@ -771,7 +774,7 @@ class Router:
             self._state.observe_failure(deployment.id, now)  # a failure is a slow sample
         job.failed.add(deployment.id)
         job.attempts.append(Attempt(deployment.id, deployment.provider_name, latency, label))
-        self._wake_waiters()
+        self._waiters.changed()
         failure = RouterEvent(
             kind="failure",
             deployment_id=deployment.id,
@@ -793,20 +796,43 @@ class Router:
                 ),
             )
 
-    # ---------------------------------------------------------------- retry decisions
+    # ---------------------------------------------------------------- routing: the retries
 
-    def _wait_before_retry(self, job: _Request, state: RetryCallState) -> float:
+    async def _retry(self, job: Job, first_failure: OCRRouterError) -> OCRResponse:
+        """The attempts after a first one failed with `first_failure`, under tenacity (which
+        counts that failure as its attempt 1): backoff, stop conditions and retry events."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(worth_retrying),
+            wait=lambda state: self._wait_before_retry(job, state),
+            stop=lambda state: self._stop_retrying(job, state),
+            before_sleep=lambda state: self._announce_retry(job, state),
+            sleep=backoff_sleep,
+            reraise=True,
+        )
+        pending: OCRRouterError | None = first_failure
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if pending is not None:
+                        failure, pending = pending, None
+                        raise failure
+                    return await self._attempt(job)
+        except OCRRouterError as error:
+            raise self._final_error(error, job) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _wait_before_retry(self, job: Job, state: RetryCallState) -> float:
         """No wait when an untried deployment (or a fallback) is usable; backoff otherwise."""
         now = self._clock()
-        if self._untried_in_large_tier(job, now):
+        if self._selection.untried_in_large_tier(job, now):
             return 0.0
-        untried, retried, _ = self._candidates(job, now)
+        untried, retried, _ = self._selection.candidates(job, now)
         if untried or not retried:
             # Nothing usable at all: `_acquire` waits for the first to return, no need to add.
             return 0.0
         return max(0.0, min(self._backoff(state), job.deadline - now))
 
-    def _stop_retrying(self, job: _Request, state: RetryCallState) -> bool:
+    def _stop_retrying(self, job: Job, state: RetryCallState) -> bool:
         now = self._clock()
         if state.attempt_number >= self.settings.num_retries + len(job.plan):
             return True
@@ -814,7 +840,7 @@ class Router:
             return True
         return not self._retry_budget.withdraw(now)
 
-    def _announce_retry(self, job: _Request, state: RetryCallState) -> None:
+    def _announce_retry(self, job: Job, state: RetryCallState) -> None:
         deployment = job.last_deployment
         outcome = state.outcome
         if deployment is None or outcome is None:
@@ -834,7 +860,7 @@ class Router:
             ),
         )
 
-    def _final_error(self, error: OCRRouterError, job: _Request) -> OCRRouterError:
+    def _final_error(self, error: OCRRouterError, job: Job) -> OCRRouterError:
         """The error to raise, with every attempt listed in its message.
 
         When deployments failed this request and then none was left to try, the last upstream
@@ -851,312 +877,70 @@ class Router:
         error.args = (error.message,)
         return error
 
-    # ---------------------------------------------------------------- selection
+    # ---------------------------------------------------------------- introspection
 
-    def _unavailable(self, deployment: Deployment, job: _Request, now: float) -> _Out | None:
-        """Why `deployment` may not take this request now, or None if it may."""
-        if job.tags and job.tags.isdisjoint(deployment.tags):
-            return _Out(f"carries none of the tags {', '.join(sorted(job.tags))}", fit=True)
-        if job.facts is not None or job.refused:
-            why = self._cannot_take(deployment, job)
-            if why is not None:
-                return _Out(why, fit=True)
-        availability: Availability = self._health.availability(deployment.id, now)
-        if not availability.usable:
-            if availability.status == "cooling":
-                return _Out(f"cooling ({availability.reason})", until=availability.until)
-            return _Out(
-                f"half-open, probe in flight ({availability.reason})", frees_on_release=True
+    def groups(self) -> list[str]:
+        return list(self._groups)
+
+    def deployments(self, group: str | None = None) -> list[Deployment]:
+        if group is None:
+            return list(self._deployments)
+        return list(self._groups.get(group, ()))
+
+    def add_hook(self, hook: Hook) -> None:
+        """Give `hook` every later `RouterEvent` too (the proxy attaches its metrics this way)."""
+        self._hooks = (*self._hooks, hook)
+
+    @property
+    def ledger(self) -> CostLedger:
+        """The cost ledger: work done outside `aocr` (Batch API results) is booked here."""
+        return self._ledger
+
+    def costs(self) -> CostReport:
+        """Totals (requests, pages, USD) per deployment, group and provider, and overall."""
+        return self._ledger.report()
+
+    def health(self) -> dict[str, DeploymentHealth]:
+        """Each deployment's circuit state, in-flight count and failure streak."""
+        now = self._clock()
+        report: dict[str, DeploymentHealth] = {}
+        for deployment in self._deployments:
+            availability = self._health.availability(deployment.id, now)
+            report[deployment.id] = DeploymentHealth(
+                deployment_id=deployment.id,
+                group=deployment.group,
+                provider=deployment.provider_name,
+                status=availability.status,
+                cooldown_until=availability.until,
+                reason=availability.reason,
+                in_flight=self._state.in_flight(deployment.id),
+                consecutive_failures=availability.consecutive_failures,
             )
-        spent = self._ledger.over_budget(deployment, now)
-        if spent is not None:
-            return _Out(f"over budget ({spent[0]})", until=spent[1])
-        check = self._limits.check(deployment, job.reserved_pages, now)
-        if not check.has_room:
-            return _Out(
-                f"at its limit: {check.reason}",
-                until=check.free_at,
-                frees_on_release=check.free_at is None,
-            )
-        return None
+        return report
 
-    def _cannot_take(self, deployment: Deployment, job: _Request) -> str | None:
-        """Why `deployment` cannot take this request at all (its limits, or its refusal)."""
-        refusal = job.refused.get(deployment.id)
-        if refusal is not None:
-            return f"refused it: {refusal.message}"
-        if job.facts is None:
-            return None
-        if deployment.id not in job.unfit:  # decided once per request and deployment
-            job.unfit[deployment.id] = cannot_take(deployment.info, job.facts)
-        return job.unfit[deployment.id]
-
-    def _refuse_if_nobody_can_take(self, job: _Request) -> None:
-        """`InvalidRequestError` before sending anything when no deployment of the plan can take
-        the request, saying for each why not."""
-        reasons: dict[str, str] = {}
-        for group in job.plan:
-            for deployment in self._groups[group]:
-                why = self._cannot_take(deployment, job)
-                if why is None:
-                    return
-                reasons[deployment.id] = why
-        assert job.facts is not None
-        raise InvalidRequestError(
-            f"no deployment of {', '.join(job.plan)} can take this request: "
-            + describe_unfit(reasons, job.facts),
-            errors=[
-                {"loc": ["deployment", deployment_id], "msg": why, "type": "cannot_take"}
-                for deployment_id, why in reasons.items()
-            ],
-        )
-
-    def _candidates(
-        self, job: _Request, now: float
-    ) -> tuple[list[Deployment], list[Deployment], dict[str, _Out]]:
-        """(untried candidates, candidates that already failed this request, the rest and why);
-        each candidate list is the lowest usable priority tier of the first group that has one.
-        Stops at the first group with an untried candidate: the usual case reads one group."""
-        out: dict[str, _Out] = {}
-        retried: list[Deployment] = []
-        for group in job.plan:
-            usable: list[Deployment] = []
-            for deployment in self._groups[group]:
-                reason = self._unavailable(deployment, job, now)
-                if reason is None:
-                    usable.append(deployment)
-                else:
-                    out[deployment.id] = reason
-            fresh = [d for d in usable if d.id not in job.failed]
-            if fresh:
-                return _lowest_tier(fresh), retried, out
-            if usable and not retried:
-                retried = _lowest_tier(usable)
-        return [], retried, out
-
-    def _select(self, job: _Request, now: float) -> tuple[Deployment | None, dict[str, _Out]]:
-        """The deployment for this attempt, or None and why each deployment is out."""
-        deployment = self._sampled(job, now)
-        if deployment is not None:
-            return deployment, {}
-        untried, retried, out = self._candidates(job, now)
-        candidates = untried or retried
-        return (self._strategy.choose(candidates) if candidates else None), out
-
-    def _sampled(self, job: _Request, now: float) -> Deployment | None:
-        """An untried usable deployment of the first group's first tier when that tier is large,
-        chosen by testing only a few of its members; None when small or not found that way.
-
-        What `_candidates` would return then is exactly that tier's untried usable members (it
-        is the lowest tier of the first group), so sampling changes only the cost."""
-        pool = self._large_first_tier(job)
-        if pool is None:
-            return None
-        return self._strategy.sample(pool, self._untried_and_usable(job, now))
-
-    def _untried_in_large_tier(self, job: _Request, now: float) -> bool:
-        """Whether a few random members of a large first tier include an untried usable one
-        (asking the strategy would move its state, a round robin's turn, for a mere look)."""
-        pool = self._large_first_tier(job)
-        usable = self._untried_and_usable(job, now)
-        return pool is not None and bool(draw_usable(pool, usable, _LOOKS, wanted=1))
-
-    def _large_first_tier(self, job: _Request) -> tuple[Deployment, ...] | None:
-        pool = self._first_tiers[job.plan[0]]
-        return pool if len(pool) > SAMPLE_ABOVE else None
-
-    def _untried_and_usable(self, job: _Request, now: float) -> Callable[[Deployment], bool]:
-        def usable(deployment: Deployment) -> bool:
-            return (
-                deployment.id not in job.failed and self._unavailable(deployment, job, now) is None
-            )
-
-        return usable
-
-    async def _acquire(self, job: _Request) -> tuple[Deployment, bool]:
-        """Choose a deployment and book it (in flight, rate window, probe), waiting for one to
-        become usable if needed and possible within the deadline.
-
-        Waiting requests queue in arrival order. Each change (a request ends, freeing a slot or
-        a probe) wakes only the longest-waiting request that has not looked since;
-        if that one still cannot proceed (it waits for another group, say) it passes the wake-up
-        on. So a change costs one look in the usual case, not one per queued request."""
-        waiter: _Waiter | None = None
-        served = False
-        try:
-            while True:
-                now = self._clock()
-                if waiter is not None:
-                    waiter.seen = self._changes
-                deployment, out = self._select(job, now)
-                if deployment is not None:
-                    # Booked with no await in between, so no other request takes the same slot.
-                    pages = job.reserved_pages
-                    self._limits.acquire(deployment, pages, now)
-                    if self._limits.needs_reservation(deployment):
-                        # A shared state: one atomic round trip books the quota across
-                        # processes; refused, the local copy now shows it full: choose again.
-                        try:
-                            reserved = await self._limits.reserve(deployment, pages, now)
-                        except BaseException:
-                            self._limits.release(deployment, pages, 0, now)
-                            raise
-                        if not reserved:
-                            self._limits.release(deployment, pages, 0, now)
-                            continue
-                    served = True
-                    return deployment, self._health.begin(deployment.id, now)
-                returns = [o.until for o in out.values() if o.until is not None]
-                first_return = min(returns) if returns else None
-                may_free = any(o.frees_on_release for o in out.values())
-                reachable = first_return is not None and first_return < job.deadline
-                if now >= job.deadline or not (reachable or may_free):
-                    raise self._nothing_available(job, out, now, first_return)
-                wake_at = job.deadline
-                if reachable and first_return is not None:
-                    wake_at = min(first_return, job.deadline)
-                if waiter is None:
-                    waiter = _Waiter(asyncio.get_running_loop(), seen=self._changes)
-                    self._waiters[waiter] = None
-                elif waiter.woken:
-                    self._wake_next()  # not for us: pass the wake-up on
-                await waiter.wait(max(wake_at - now, 0.0))
-        finally:
-            if waiter is not None:
-                del self._waiters[waiter]
-                if waiter.woken and not served:
-                    self._wake_next()
-
-    def _nothing_available(
-        self, job: _Request, out: Mapping[str, _Out], now: float, first_return: float | None
-    ) -> OCRRouterError:
-        if job.refused and all(why.fit for why in out.values()):
-            # Every deployment refused the request or cannot take it: the last refusal (its
-            # class and status as the host gave them), with every deployment's reason.
-            error = list(job.refused.values())[-1]
-            if not error.every_deployment_refused:
-                error.every_deployment_refused = True
-                reasons = {deployment_id: why.reason for deployment_id, why in out.items()}
-                error.message = (
-                    f"{error.message}; no other deployment of {', '.join(job.plan)} can take "
-                    "it: " + describe_unfit(reasons, job.facts or _NO_FACTS)
-                )
-                error.args = (error.message,)
-            return error
-        lines = []
-        for deployment_id, why in out.items():
-            when = "" if why.until is None else f", returns in {max(why.until - now, 0.0):.2f} s"
-            lines.append(f"{deployment_id}: {why.reason}{when}")
-        left = max(job.deadline - now, 0.0)
-        return NoDeploymentAvailableError(
-            f"no deployment of {', '.join(job.plan)} can take the request within its deadline "
-            f"({left:.2f} s left): " + "; ".join(lines),
-            retry_after=None if first_return is None else max(first_return - now, 0.0),
-            unavailable={deployment_id: why.reason for deployment_id, why in out.items()},
-        )
-
-    def _wake_waiters(self) -> None:
-        """Something changed that may let a waiting request proceed."""
-        self._changes += 1
-        if self._waiters:
-            self._wake_next()
-
-    def _wake_next(self) -> None:
-        """Wake the longest-waiting request that has not looked since the last change."""
-        for waiter in self._waiters:  # waking does not change the dict
-            if waiter.seen < self._changes and not waiter.woken:
-                waiter.wake()
-                return
-
-    # ---------------------------------------------------------------- sync API and lifetime
-
-    def _client_for_running_loop(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
-        if self._given_client is not None and loop is not self._sync_loop:
-            return self._given_client
-        client = self._clients.get(loop)
-        if client is None:
-            for closed in [old for old in self._clients if old.is_closed()]:
-                del self._clients[closed]  # its connections died with its loop
-            client = self._clients[loop] = self._new_client()
-        return client
-
-    def ocr(
-        self,
-        model: str,
-        document: Any,
-        *,
-        timeout: float | None = None,
-        extra_body: dict[str, Any] | None = None,
-        cache: bool | Literal["refresh"] = True,
-        document_digest: str | None = None,
-        request_id: str | None = None,
-        shard_pages: int | EllipsisType | None = ...,
-        partial: bool = False,
-        tags: Sequence[str] | None = None,
-        **params: Unpack[OCRParams],
-    ) -> OCRResponse:
-        """`aocr` for synchronous code: the same retries, fallbacks, cooldowns, cache and
-        sharding."""
-        self._check_open()
-        coroutine = self.aocr(
-            model,
-            document,
-            timeout=timeout,
-            extra_body=extra_body,
-            cache=cache,
-            document_digest=document_digest,
-            request_id=request_id,
-            shard_pages=shard_pages,
-            partial=partial,
-            tags=tags,
-            **params,
-        )
-        return self._run_sync(coroutine)
-
-    def _run_sync(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        if threading.current_thread() is self._sync_thread:
-            coroutine.close()
-            raise RuntimeError("Router.ocr() was called from the router's own loop (a hook?)")
-        loop = self._ensure_sync_loop()
-        return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
-
-    def _ensure_sync_loop(self) -> asyncio.AbstractEventLoop:
-        with self._sync_lock:
-            if self._sync_loop is None:
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(
-                    target=loop.run_forever, name="ocr-router-sync", daemon=True
-                )
-                thread.start()
-                self._sync_loop, self._sync_thread = loop, thread
-                # A script that never closes its Router would end with aiohttp's "Unclosed
-                # client session" for each pool: close them at exit (a weak reference, so the
-                # Router still goes when dropped).
-                self._exit_hook = functools.partial(_close_at_exit, weakref.ref(self))
-                atexit.register(self._exit_hook)
-            return self._sync_loop
+    # ---------------------------------------------------------------- lifetime
 
     def _check_open(self) -> None:
         if self._closed:
             raise RouterClosedError(f"{self!r} is closed: make a new Router to send more requests")
 
+    @property
+    def _sync_thread(self) -> Thread | None:
+        """The synchronous API's loop thread, while it runs."""
+        return self._sync.thread
+
     async def drop_connections(self) -> None:
         """Close this loop's connection pool; the next request opens a new one. Unlike
         `aclose`, the Router stays usable (for a long-lived process that wants its idle
         connections gone, or a memory measurement that must not count them)."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        await self._clients.close_running()
 
     async def aclose(self) -> None:
         """Close the connection pools the router owns and stop its sync thread. Closing twice
         is harmless; any other use after closing raises `RouterClosedError`."""
         self._closed = True
         await finish_hooks()  # async hooks still running get their last events out
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        await self._clients.close_running()
         self._close_other_pools()
         if self.cache is not None:
             self.cache.close()
@@ -1167,8 +951,8 @@ class Router:
     def close(self) -> None:
         """`aclose` for synchronous code."""
         self._closed = True
-        loop = self._sync_loop
-        if loop is not None and threading.current_thread() is not self._sync_thread:
+        loop = self._sync.loop
+        if loop is not None and not self._sync.on_own_thread():
             asyncio.run_coroutine_threadsafe(finish_hooks(), loop).result()
         self._close_other_pools()
         if self.cache is not None:
@@ -1177,25 +961,11 @@ class Router:
             self._close_state()
 
     def _close_other_pools(self) -> None:
-        """Close each pool on its own loop where it can be; a closed loop took its pool along."""
-        with self._sync_lock:
-            loop, thread = self._sync_loop, self._sync_thread
-            self._sync_loop = self._sync_thread = None
-            if self._exit_hook is not None:
-                atexit.unregister(self._exit_hook)
-                self._exit_hook = None
-        for owner, client in list(self._clients.items()):
-            if owner is loop and loop is not None:
-                asyncio.run_coroutine_threadsafe(client.aclose(), loop).result()
-            elif not owner.is_closed() and not owner.is_running():
-                owner.run_until_complete(client.aclose())
-        self._clients.clear()
-        if loop is None:
-            return
-        loop.call_soon_threadsafe(loop.stop)
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
-        loop.close()
+        """Close each pool on its own loop where it can be, then stop the sync thread."""
+        loop, thread = self._sync.release()
+        self._clients.close_all(sync_loop=loop)
+        if loop is not None:
+            stop(loop, thread)
 
     async def __aenter__(self) -> Router:
         self._check_open()
@@ -1231,89 +1001,11 @@ def _secret(value: Any) -> str:
     return str(value.get_secret_value())
 
 
-def _shared_name(name: str | None, deployments: Sequence[Deployment]) -> str:
-    """The router's name in shared stores: `name`, else a digest of the deployment ids (same
-    config, same name: processes serving one config share without being told to)."""
-    if name is not None:
-        return name
-    ids = "\n".join(sorted(deployment.id for deployment in deployments))
-    return hashlib.sha256(ids.encode()).hexdigest()[:12] if ids else "default"
-
-
-def _redis_state(
-    url: str,
-    name: str,
-    deployments: Sequence[Deployment],
-    clock: Callable[[], float],
-    record_ttl: float,
-) -> RedisState:
-    """A `RedisState` for `url`, named `name` (`_shared_name`)."""
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError("a shared state is a Redis URL: redis://host:6379/0 (or rediss://)")
-    try:
-        from router.state.redis import RedisState
-    except ImportError as error:
-        raise ConfigError(
-            f"shared state needs the redis package: pip install 'ocr-router[redis]' ({error})"
-        ) from None
-    return RedisState(
-        url, name=name, clock=clock, record_ttl=record_ttl, deployments=[d.id for d in deployments]
-    )
-
-
-# The tags of the request being served in this context (set by `_serve`, read by `_new_job`).
-_REQUEST_TAGS: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
-    "ocr_router_request_tags", default=frozenset()
-)
-
-
 def _close_at_exit(reference: weakref.ref[Router]) -> None:
+    """The sync bridge's exit hook: close the Router if it is still there and open."""
     router = reference()
     if router is not None and not router._closed:
         router.close()
-
-
-def _checked_tags(tags: Sequence[str] | None) -> frozenset[str]:
-    if tags is None:
-        return frozenset()
-    if isinstance(tags, str) or not all(isinstance(tag, str) and tag for tag in tags):
-        raise InvalidRequestError("tags must be a list of non-empty strings", field="tags")
-    return frozenset(tags)
-
-
-def _lowest_tier(deployments: list[Deployment]) -> list[Deployment]:
-    tier = min(deployment.priority for deployment in deployments)
-    return [deployment for deployment in deployments if deployment.priority == tier]
-
-
-class _Waiter:
-    """One request waiting in `_acquire`, on its own event loop (the sync thread has its own)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, *, seen: int) -> None:
-        self.loop = loop
-        self.seen = seen  # the change counter when it last looked for a deployment
-        self.woken = False  # woken by a change (not by its own timer) since it last waited
-        self._future: asyncio.Future[None] = loop.create_future()
-
-    async def wait(self, seconds: float) -> None:
-        self.woken = False
-        self._future = self.loop.create_future()
-        await asyncio.wait({self._future}, timeout=seconds)
-
-    def wake(self) -> None:
-        self.woken = True
-        try:
-            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self.loop:
-            self._resolve()
-        elif not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(self._resolve)
-
-    def _resolve(self) -> None:
-        if not self._future.done():
-            self._future.set_result(None)
 
 
 __all__ = [

@@ -114,7 +114,7 @@ def fake_internet(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeInternet]:
         router.strategies, "_STRATEGY_CLASSES", dict(router.strategies._STRATEGY_CLASSES)
     )
     # The Router's pools use httpx's own transport then (aiohttp's would open sockets).
-    monkeypatch.setattr("router.router.fast_transport", lambda limits: None)
+    monkeypatch.setattr("router.pools.fast_transport", lambda limits: None)
     _isolate_tracing(monkeypatch)
     for name in ("MISTRAL_API_KEY", "MISTRAL_KEY_1", "MISTRAL_KEY_2", "AZURE_AI_API_KEY"):
         monkeypatch.setenv(name, f"readme-{name.lower()}")
