@@ -1,7 +1,8 @@
 """Azure Entra ID tokens for Azure AI Foundry, cached and refreshed as Vertex's are.
 
 Besides a key, Foundry takes a bearer token for the scope
-`https://cognitiveservices.azure.com/.default` (WIRE.md rev.; LiteLLM since 1.100). Minting one
+`https://cognitiveservices.azure.com/.default` (the scope LiteLLM's Azure AI client asks for
+since 1.100; checked 2026-12-01). Minting one
 is a network round trip that Entra rate-limits, so tokens are minted once, shared by every
 request and refreshed before they expire, by the same `CachedTokenSource` that serves Vertex
 (`providers.vertex_auth`): one mint for a hundred concurrent first requests, the old token kept

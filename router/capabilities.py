@@ -4,7 +4,9 @@ The three hosts serve the same Mistral OCR body but are not interchangeable: Azu
 30 pages per request, no `file_id`, only inline documents, and some of their models refuse newer
 fields with a 422. A router that treats them alike fails a request that another deployment of
 the same group would have served. So every figure the router decides by lives here, with its
-source next to it (`WIRE.md`, revised 2026-12-01, names each source in full):
+source next to it (all checked on 2026-12-01: Mistral's platform docs and release notes, the
+`mistralai` 3.7.0 SDK, Microsoft's model retirement schedule and Q&A, Mistral's Azure cookbook,
+Google's Mistral OCR partner-model page, LiteLLM 1.110.2's price map and its PR #38985):
 
 - limits: pages per request, bytes per request and what those bytes measure (the document, or
   the whole request body after base64);
@@ -35,7 +37,7 @@ MB = 1024 * 1024
 ByteMeasure = Literal["document", "body"]
 Lifecycle = Literal["current", "deprecated", "retired"]
 
-# -- request fields, by model generation (WIRE.md, "Common body") -------------------------
+# -- request fields, by model generation (Mistral's OCR OpenAPI schema and docs) -----------
 # Fields every OCR model takes.
 BASE_FIELDS = frozenset(
     {
@@ -51,7 +53,7 @@ BASE_FIELDS = frozenset(
     }
 )
 # Model 2512 (OCR 3) and newer: tables, headers and footers. `confidence_scores_granularity` is
-# "newer models" in WIRE.md without a first version; taken as 2512 (tolerant: a 422 naming it
+# "newer models" in Mistral's docs without a first version; taken as 2512 (tolerant: a 422 naming it
 # still moves the request to a deployment that takes it).
 OCR3_FIELDS = BASE_FIELDS | {
     "table_format",
@@ -67,7 +69,7 @@ OPTIONAL_FIELDS = OCR4_FIELDS - BASE_FIELDS
 
 @dataclass(frozen=True)
 class HostLimits:
-    """What a host takes whatever the model (WIRE.md, each host's "Limits")."""
+    """What a host takes whatever the model (each host's published limits: see `HOSTS`)."""
 
     max_pages_per_request: int
     max_request_bytes: int
@@ -78,14 +80,15 @@ class HostLimits:
 
 HOSTS: Mapping[str, HostLimits] = MappingProxyType(
     {
-        # Mistral: "50 MB and 1,000 pages per document"; file_id via the Files API; fetches URLs.
+        # Mistral (its OCR docs): "50 MB and 1,000 pages per document"; file_id via the Files API;
+        # fetches URLs.
         "mistral": HostLimits(1000, 50 * MB, "document", True, True),
         # Azure AI Foundry: "30 pages and 30 MB per request" (Microsoft Q&A; Mistral's Azure
         # cookbook: "API limit is 30 pages"); the 30 MB is read as the document's size, the
         # figure Q&A quotes. No file_id; documents must be inline data URIs.
         "azure_ai": HostLimits(30, 30 * MB, "document", False, False),
-        # Vertex AI: "30 pages per request, 10 MB request body unary (about 7.5 MB of document
-        # after base64)"; no file_id; documents inline.
+        # Vertex AI (Google's Mistral OCR partner-model page): 30 pages per request, a 10 MB
+        # request body unary (about 7.5 MB of document after base64); no file_id; inline only.
         "vertex_ai": HostLimits(30, 10 * MB, "body", False, False),
     }
 )
@@ -174,8 +177,8 @@ def _row(
 
 
 _ROWS = (
-    # -- Mistral (WIRE.md "mistral": Mistral's docs and release notes, mistralai 3.7.0, LiteLLM
-    # 1.110.2's price map). Annotated pages are priced *instead of* plain ones; batch at half.
+    # -- Mistral (Mistral's docs and release notes, mistralai 3.7.0, LiteLLM 1.110.2's price
+    # map; checked 2026-12-01). Annotated pages are priced *instead of* plain ones; batch at half.
     # OCR 4.1, behind `mistral-ocr-latest` since 2026-08-31 and the alias `mistral-ocr-4`.
     _row("mistral", "mistral-ocr-4-1", OCR4_FIELDS, 4, 5, batch=2, batch_annotated=2.5),
     _row(
@@ -225,8 +228,8 @@ _ROWS = (
         retires_on="2026-05-31",
         successor="mistral/mistral-ocr-2512",
     ),
-    # -- Azure AI Foundry (WIRE.md "azure_ai": Microsoft's model retirement schedule and Q&A,
-    # LiteLLM's price map). No batch price is published for the Azure-hosted models.
+    # -- Azure AI Foundry (Microsoft's model retirement schedule and Q&A, LiteLLM 1.110.2's
+    # price map; checked 2026-12-01). No batch price is published for the Azure-hosted models.
     # OCR 4 on Azure: 4 (5 annotated).
     _row("azure_ai", "mistral-ocr-4-0", OCR4_FIELDS, 4, 5),
     # Plain OCR 3 and OCR 2505 on Azure: no annotated figure published.
@@ -254,7 +257,7 @@ _ROWS = (
         retires_on="2026-07-15",
         successor="azure_ai/mistral-document-ai-2512",
     ),
-    # -- Vertex AI (WIRE.md "vertex_ai": Google's Mistral OCR partner-model page). 0.5 per 1,000
+    # -- Vertex AI (Google's Mistral OCR partner-model page, checked 2026-12-01). 0.5 per 1,000
     # pages; no annotated price is published (annotated pages go unpriced rather than guessed).
     _row("vertex_ai", "mistral-ocr-2505", BASE_FIELDS, 0.5, None),
 )

@@ -153,8 +153,9 @@ class Envelope:
 
 
 # What a host's refusal of one request says when it is about that host's limits or fields (the
-# bodies of WIRE.md: Mistral's and FastAPI's `extra_forbidden`, Google's payload limit, page and
-# size limits in words). A 400/422 saying anything else is the request's own fault.
+# bodies the hosts send, as providers/fake/dialects.py gives them: Mistral's and FastAPI's
+# `extra_forbidden`, Google's payload limit, page and size limits in words). A 400/422 saying
+# anything else is the request's own fault.
 _LIMIT_REFUSAL = re.compile(
     r"payload size|too large|exceeds?|maximum|at most|page limit|limit of|file_id",
     re.IGNORECASE,

@@ -1,8 +1,9 @@
 """How each hosted service speaks: its routes, its auth check and its error envelopes.
 
 A router's error handling is only as good as the error bodies it was tested against. Each dialect
-answers exactly the way its service does (WIRE.md): Mistral's `{"object": "error", ...}` and its
-FastAPI-style 422 detail list, Azure's `{"error": {"code": "404", ...}}`, Google's
+answers exactly the way its service does (as checked on 2026-12-01 against the mistralai 3.7.0
+SDK, Mistral's docs, Microsoft's Q&A and LiteLLM's OCR code): Mistral's `{"object": "error",
+...}` and its FastAPI-style 422 detail list, Azure's `{"error": {"code": "404", ...}}`, Google's
 `{"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}}` (optionally wrapped in a list, as Vertex
 sometimes does). Dialects are pure functions of their input: no state, no I/O.
 """
@@ -137,7 +138,8 @@ class Dialect:
     def over_limits(
         self, info: ModelInfo, *, file_id: bool, pages: int, document_bytes: int, body_bytes: int
     ) -> Reply | None:
-        """The host's refusal of a request past its model's limits (WIRE.md), or None."""
+        """The host's refusal of a request past its model's limits (`router.capabilities`, each
+        figure with its source there), or None."""
         if file_id and not info.accepts_file_id:
             return self.error(400, "file_id documents are not supported: send the document inline")
         if pages > info.max_pages_per_request:
@@ -163,8 +165,9 @@ class Dialect:
         return [model] if isinstance(model, str) else []
 
     def retired(self, info: ModelInfo, path: str) -> Reply:
-        """The host's answer to a model it retired (WIRE.md: "a retired deployment answers
-        404"): the deployment is gone, so the answer is the host's own "not found"."""
+        """The host's answer to a model it retired (a retired deployment answers 404, as
+        Microsoft's model retirement schedule says): the deployment is gone, so the answer is
+        the host's own "not found"."""
         return self.not_found()
 
 
@@ -245,7 +248,8 @@ class MistralDialect(Dialect):
         return Reply.json(status, payload)
 
     def retired(self, info: ModelInfo, path: str) -> Reply:
-        # WIRE.md gives the status (404) and the envelope; the wording and type are those of
+        # The status (404) and the envelope are Mistral's error body (its docs, checked
+        # 2026-12-01); the wording and type are those of
         # Mistral's answer to a model it does not serve ("Invalid model: ...", code 1500).
         return self._envelope(404, f"Invalid model: {info.model}", "invalid_model", "1500")
 
@@ -407,7 +411,8 @@ class VertexAIDialect(Dialect):
     def retired(self, info: ModelInfo, path: str) -> Reply:
         # The publisher model in the path is Google's to refuse (its envelope, NOT_FOUND); a
         # retired model named only in the body reaches the container, which answers FastAPI's
-        # `{"detail": "Not Found"}` through rawPredict (WIRE.md, rev.).
+        # `{"detail": "Not Found"}` through rawPredict (Google's Mistral OCR partner-model page,
+        # checked 2026-12-01).
         route = self._ROUTE.match(path)
         if route is not None and route.group("model") == info.model:
             return self.error(404)
