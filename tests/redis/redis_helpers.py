@@ -1,6 +1,7 @@
 """Helpers for the shared-state tests: a real `redis-server` subprocess on a fixed loopback
 port (`RedisServer`: no persistence; `stop()`/`start()` cut Redis off mid-run and bring it back,
-empty, on the same port), and model_list entries for fake Mistral deployments.
+empty, on the same port; `slow_for()` stalls it), and model_list entries for fake Mistral
+deployments.
 """
 
 from __future__ import annotations
@@ -8,10 +9,13 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+import redis
 
 REDIS_BINARY = shutil.which("redis-server") or shutil.which(
     "redis-server", path="/usr/sbin:/usr/bin"
@@ -26,13 +30,21 @@ def _free_port() -> int:
         return port
 
 
-def _answers_ping(port: int) -> bool:
+def _answers_ping(port: int, timeout: float = 0.5) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as connection:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
             connection.sendall(b"PING\r\n")
             return connection.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+def _debug_sleep(url: str, seconds: float) -> None:
+    client = redis.Redis.from_url(url, socket_timeout=seconds + START_TIMEOUT)
+    try:
+        client.execute_command("DEBUG", "SLEEP", repr(seconds))
+    finally:
+        client.close()
 
 
 class RedisServer:
@@ -59,6 +71,8 @@ class RedisServer:
                 "",
                 "--appendonly",
                 "no",
+                "--enable-debug-command",  # DEBUG SLEEP: a slow server, for the timeout tests
+                "local",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -69,6 +83,18 @@ class RedisServer:
                 self.stop()
                 raise RuntimeError(f"redis-server did not start on port {self.port}")
             time.sleep(0.02)
+
+    def slow_for(self, seconds: float) -> threading.Thread:
+        """Make the server answer nothing for `seconds` (DEBUG SLEEP: commands sent meanwhile
+        run when it wakes, as after a stall); returns once it sleeps, with the thread to join."""
+        sleeper = threading.Thread(
+            target=_debug_sleep, args=(self.url, seconds), name="redis-debug-sleep"
+        )
+        sleeper.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while _answers_ping(self.port, timeout=0.05) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return sleeper
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

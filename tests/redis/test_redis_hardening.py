@@ -11,6 +11,7 @@ import logging
 import math
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -214,3 +215,38 @@ async def test_a_slow_reservation_is_no_outage(
         state.close()
     # Was one "unreachable" and one "back" per slow reservation: the outage log flapped.
     assert not [r for r in caplog.records if "Redis" in r.getMessage()]
+
+
+async def test_a_window_booking_counts_once_however_often_its_reply_is_lost(
+    eater: ReplyEater, redis_server: RedisServer, router_name: str
+) -> None:
+    now = time.time()  # the state's own clock: its syncs prune the window by it
+    state = RedisState(eater.url, name=router_name, timeout=0.2)
+    try:
+        assert state.sync()
+        eater.eat = True
+        # Run on the server twice (the first try and the retry), both replies lost: decided
+        # locally, and pushed later under the same token.
+        assert await state.reserve_window(
+            "usage:d", now, 1, 3, max_requests=10, max_pages=None, window_seconds=60
+        )
+        for _ in range(REQUESTS):
+            state.add_to_window("usage:d", now, 0, 2)  # pages served beyond the estimate
+        assert not state.sync(timeout=1.5)  # every push applied, its reply lost: retried
+        eater.eat = False
+        assert state.sync(timeout=15)
+        totals = state.window_totals("usage:d", now, 60)
+    finally:
+        state.close()
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        fields = client.hgetall(f"ocr-router:{router_name}:window:usage:d")
+    finally:
+        client.close()
+    booked = {kind: 0 for kind in (b"r", b"p")}
+    for name, value in fields.items():
+        if name[:1] in booked:
+            booked[name[:1]] += int(value)
+
+    assert (booked[b"r"], booked[b"p"]) == (1, 3 + 2 * REQUESTS)
+    assert (totals.requests, totals.pages) == (1, 3 + 2 * REQUESTS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -90,28 +91,92 @@ async def test_keys_are_namespaced_expiring_and_bounded(
 
     assert all(key.startswith(f"ocr-router:{router_name}:") for key in keys)
     # Per deployment at most health, in flight, latency and its quota window; plus the retry
-    # budget's two windows and the ledger: 300 requests made no more keys than 3 would.
-    assert len(keys) <= 4 * len(fakes) + 3
+    # budget's two windows, the ledger and the list of live processes: 300 requests made no
+    # more keys than 3 would.
+    assert len(keys) <= 4 * len(fakes) + 4
     assert {key for key, ttl in ttls.items() if ttl < 0} == {f"ocr-router:{router_name}:costs"}
+
+
+NOW = 1_000.0  # the reservations' time, and the states' clock: the syncs prune by that clock
 
 
 async def test_reservations_racing_for_the_last_slots_never_overbook(
     redis_server: RedisServer, router_name: str
 ) -> None:
-    states = [RedisState(redis_server.url, name=router_name) for _ in range(3)]
+    states = [RedisState(redis_server.url, name=router_name, clock=lambda: NOW) for _ in range(3)]
     try:
 
         async def reserve(state: RedisState) -> bool:
             return await state.reserve_window(
-                "usage:d", 1_000.0, 1, 2, max_requests=50, max_pages=None, window_seconds=60
+                "usage:d", NOW, 1, 2, max_requests=50, max_pages=None, window_seconds=60
             )
 
-        granted = await asyncio.gather(*(reserve(states[i % 3]) for i in range(200)))
+        # Syncs run among the reservations (as they do on a loaded machine, where 200 take
+        # longer than the 0.5 s between syncs): they must not change what is granted.
+        syncs = [asyncio.to_thread(states[i % 3].sync) for i in range(6)]
+        outcomes = await asyncio.gather(
+            *(reserve(states[i % 3]) for i in range(100)),
+            *syncs,
+            *(reserve(states[i % 3]) for i in range(100, 200)),
+        )
+        granted = [outcome for outcome in outcomes[:100] + outcomes[106:]]
+        assert all(outcomes[100:106])  # every sync succeeded
+        assert all(state.connected for state in states)  # exact: none decided locally
     finally:
         for state in states:
             state.close()
 
     assert sum(granted) == 50
+    assert _booked(redis_server, router_name) == 50
+
+
+def _booked(server: RedisServer, router_name: str) -> int:
+    """The requests in the shared window `usage:d`, as Redis holds them."""
+    client = redis.Redis.from_url(server.url)
+    try:
+        fields = client.hgetall(f"ocr-router:{router_name}:window:usage:d")
+    finally:
+        client.close()
+    return sum(int(value) for name, value in fields.items() if name.startswith(b"r"))
+
+
+async def test_a_reservation_whose_reply_is_lost_counts_once_and_never_overbooks(
+    redis_server: RedisServer, router_name: str
+) -> None:
+    """Redis stalls (DEBUG SLEEP) longer than the client timeout while reservations race for
+    the last slots: every call times out twice, although the server runs each one when it
+    wakes. The processes decide locally, within their share; once Redis is back, the window
+    holds exactly the reservations granted (none counted twice, none of the refused kept) and
+    the rest of the quota is granted, no more."""
+    now = time.time()  # the states' own clock (the default): a 60 s window outlives the test
+    states = [RedisState(redis_server.url, name=router_name, timeout=0.2) for _ in range(3)]
+
+    async def reserve(state: RedisState) -> bool:
+        return await state.reserve_window(
+            "usage:d", now, 1, 2, max_requests=50, max_pages=None, window_seconds=60
+        )
+
+    try:
+        before = await asyncio.gather(*(reserve(states[i % 3]) for i in range(45)))
+        for state in states * 2:  # each hears of the others and reads the 45
+            assert state.sync()
+        sleeper = redis_server.slow_for(1.5)
+        stalled = await asyncio.gather(*(reserve(states[i % 3]) for i in range(30)))
+        sleeper.join()
+        assert not any(state.connected for state in states)  # they did decide locally
+        for state in states:
+            assert state.sync(timeout=15)
+        resynced = _booked(redis_server, router_name)
+        after = await asyncio.gather(*(reserve(states[i % 3]) for i in range(20)))
+    finally:
+        for state in states:
+            state.close()
+
+    assert sum(before) == 45
+    assert 45 + sum(stalled) <= 50  # no overbooking while Redis stalled
+    assert resynced == 45 + sum(stalled)  # each granted once, the refused not kept
+    assert 45 + sum(stalled) + sum(after) == 50  # no slot lost either
+    assert _booked(redis_server, router_name) == 50
 
 
 def test_the_url_password_never_shows(router_name: str, caplog: pytest.LogCaptureFixture) -> None:

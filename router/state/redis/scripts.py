@@ -10,12 +10,22 @@ the keys stay bounded without a janitor process.
 from __future__ import annotations
 
 # KEYS[1]: a window hash, fields "r<second>" (requests) and "p<second>" (pages) per 1-second
-# bucket. ARGV: bucket second, requests, pages, max requests (-1: none), max pages (-1: none),
-# now, retention seconds, TTL ms. Adds (requests, pages) to the bucket unless that would break
-# a maximum (the same rule as router/limits.py: at `rpm` requests the window is full; a page
-# quota is full when pages are counted and these pages would pass it). Returns
-# {admitted (1/0), second, requests, pages, second, requests, pages, ...} for live buckets.
+# bucket, and "t<second>": the tokens of the bookings made in that bucket ("+<token>," booked,
+# "-<token>," withdrawn). ARGV: bucket second, requests, pages, max requests (-1: none), max
+# pages (-1: none), now, retention seconds, TTL ms, token ("" for none), mode ("book" or
+# "withdraw"). Book: adds (requests, pages) to the bucket unless that would break a maximum (the
+# same rule as router/limits.py: at `rpm` requests the window is full; a page quota is full when
+# pages are counted and these pages would pass it).
+#
+# Why tokens: a booking whose reply was lost (a timeout; the script may have run or may run
+# later) is sent again with the same token, and a token is booked once however often it is
+# sent: a token already booked answers "admitted" and adds nothing. Withdraw takes back the
+# booking of a token whose caller was told no (its outcome was unknown, and it was refused
+# locally), and marks the token so that a late copy of its booking adds nothing either. Only
+# the token fields of the bucket named are read (HGET), never scanned: a busy window costs the
+# same per call. Returns {admitted (1/0), second, requests, pages, ...} for live buckets.
 WINDOW = """
+local key = KEYS[1]
 local bucket = ARGV[1]
 local add_r = tonumber(ARGV[2])
 local add_p = tonumber(ARGV[3])
@@ -23,16 +33,24 @@ local max_r = tonumber(ARGV[4])
 local max_p = tonumber(ARGV[5])
 local now = tonumber(ARGV[6])
 local retention = tonumber(ARGV[7])
-local fields = redis.call('HGETALL', KEYS[1])
+local token = ARGV[9]
+local withdraw = ARGV[10] == 'withdraw'
+local counted = {}
+for _, name in ipairs(redis.call('HKEYS', key)) do
+  local second = tonumber(string.sub(name, 2))
+  if second == nil or second + retention <= now then
+    redis.call('HDEL', key, name)
+  elseif string.sub(name, 1, 1) ~= 't' then
+    table.insert(counted, name)
+  end
+end
 local seconds = {}
 local total_r, total_p = 0, 0
-for i = 1, #fields, 2 do
-  local name = fields[i]
-  local second = tonumber(string.sub(name, 2))
-  if second + retention <= now then
-    redis.call('HDEL', KEYS[1], name)
-  else
-    local value = tonumber(fields[i + 1])
+if #counted > 0 then
+  local values = redis.call('HMGET', key, unpack(counted))
+  for i, name in ipairs(counted) do
+    local second = tonumber(string.sub(name, 2))
+    local value = tonumber(values[i]) or 0
     local entry = seconds[second]
     if entry == nil then
       entry = {0, 0}
@@ -47,27 +65,54 @@ for i = 1, #fields, 2 do
     end
   end
 end
-local admitted = 1
-if max_r >= 0 and total_r + add_r > max_r then
-  admitted = 0
+local tokens_field = 't' .. bucket
+local tokens = ''
+local booked, withdrawn = false, false
+if token ~= '' then
+  tokens = redis.call('HGET', key, tokens_field) or ''
+  booked = string.find(tokens, '+' .. token .. ',', 1, true) ~= nil
+  withdrawn = string.find(tokens, '-' .. token .. ',', 1, true) ~= nil
 end
-if max_p >= 0 and total_p > 0 and total_p + add_p > max_p then
-  admitted = 0
-end
-if admitted == 1 and (add_r ~= 0 or add_p ~= 0) then
+local function add(r, p)
   local second = tonumber(bucket)
-  redis.call('HINCRBY', KEYS[1], 'r' .. bucket, add_r)
-  redis.call('HINCRBY', KEYS[1], 'p' .. bucket, add_p)
+  redis.call('HINCRBY', key, 'r' .. bucket, r)
+  redis.call('HINCRBY', key, 'p' .. bucket, p)
   local entry = seconds[second]
   if entry == nil then
     entry = {0, 0}
     seconds[second] = entry
   end
-  entry[1] = entry[1] + add_r
-  entry[2] = entry[2] + add_p
+  entry[1] = entry[1] + r
+  entry[2] = entry[2] + p
 end
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[8])
+local admitted = 1
+if withdraw then
+  admitted = 0
+  if booked then
+    add(-add_r, -add_p)
+    tokens = string.gsub(tokens, '%+' .. token .. ',', '-' .. token .. ',')  -- hex: no magic
+    redis.call('HSET', key, tokens_field, tokens)
+  elseif not withdrawn then
+    redis.call('HSET', key, tokens_field, tokens .. '-' .. token .. ',')
+  end
+elseif withdrawn then
+  admitted = 0
+elseif not booked then
+  if max_r >= 0 and total_r + add_r > max_r then
+    admitted = 0
+  end
+  if max_p >= 0 and total_p > 0 and total_p + add_p > max_p then
+    admitted = 0
+  end
+  if admitted == 1 and (add_r ~= 0 or add_p ~= 0) then
+    add(add_r, add_p)
+    if token ~= '' then
+      redis.call('HSET', key, tokens_field, tokens .. '+' .. token .. ',')
+    end
+  end
+end
+if redis.call('EXISTS', key) == 1 then
+  redis.call('PEXPIRE', key, ARGV[8])
 end
 local out = {admitted}
 for second, entry in pairs(seconds) do

@@ -32,10 +32,11 @@ stops counting after `lease_seconds`), and latency estimates (each process publi
 `seconds_per_page` is their mean).
 
 Keys (prefix `ocr-router:<name>:`), bounded: `health:<id>`, `inflight:<id>` and `latency:<id>`
-(one per deployment, fields one per live process), `window:<key>` (one per deployment with a quota
-and two for the retry budget, fields one per second of the window), `costs` (one hash, fields per
-deployment, group and provider), `spend:<budget>:<period>` (one per budget and period, expiring
-40 days after its last write). Every key has a TTL except `costs` and the `total` budgets.
+(one per deployment, fields one per live process), `processes` (fields one per live process),
+`window:<key>` (one per deployment with a quota and two for the retry budget, fields three per
+second of the window: requests, pages, and the tokens booked that second), `costs` (one hash,
+fields per deployment, group and provider), `spend:<budget>:<period>` (one per budget and period,
+expiring 40 days after its last write). Every key has a TTL except `costs` and the `total` budgets.
 
 A Redis outage never fails a request: the task logs the outage once and its end once (only a
 failed sync starts one: a slow reservation falls back to the local window without a log line),
@@ -46,6 +47,14 @@ window, and reconnects with exponential backoff (0.1 s to 5 s). When Redis is ba
 pipeline re-pushes the queue and re-reads everything: the processes share one view again. Any
 other failure of a sync (a bug, a malformed record) is logged the same way and retried: the task
 never stops.
+
+A slow Redis is not an outage, and a timeout does not say what happened: the script may have run,
+or may run when the server catches up. So every window booking carries a token, booked once
+however often it is sent (scripts.WINDOW): a reservation whose reply is lost asks again with the
+same token; a booking pushed by a sync whose reply is lost is pushed again with the same token. A
+reservation that still gets no answer is decided locally, within this process's share of the
+quota (`_reserve_locally` states the bound), and reconciled when Redis is back: granted, it counts
+once; refused, whatever the server booked for it is taken back.
 """
 
 from __future__ import annotations
@@ -85,6 +94,7 @@ CLOSE_TIMEOUT = 2.0  # seconds `close()` waits for the last push of pending writ
 PICO = 10**12  # money is exact to the pico-dollar
 APPLIED_TTL_MS = 7 * 86400 * 1000  # a batch is deduplicated for a week of retries
 RESERVE_POOL_SIZE = 16  # connections per process: reservations queue briefly rather than flood
+RESERVE_ATTEMPTS = 2  # a reservation's reply lost once is asked again (same token) before local
 
 _TRANSIENT = (RedisError, OSError, asyncio.TimeoutError)
 _SLOW = (RedisTimeoutError, asyncio.TimeoutError)  # no answer in time: maybe only busy
@@ -169,9 +179,14 @@ class RedisState:
         # Health writes not yet pushed: id -> (sequence number, record or None).
         self._health_pending: dict[str, tuple[int, HealthRecord | None]] = {}
         self._sequence = 0
-        # Windows: what Redis said (base) plus what this process added since (pending).
+        # Windows: what Redis said (base) plus what this process added since (pending, by
+        # (second, token): token "" while it may grow, a fresh one once it is pushed, a
+        # reservation's own when its outcome was unknown), and the unknown reservations refused
+        # locally, whose booking on the server (if it was made) is to be taken back (withdraw).
         self._window_base: dict[str, dict[int, list[int]]] = {}
-        self._window_pending: dict[str, dict[int, list[int]]] = {}
+        self._window_pending: dict[str, dict[tuple[int, str], list[int]]] = {}
+        self._window_withdraw: dict[str, dict[tuple[int, str], list[int]]] = {}
+        self._processes = 1  # live processes sharing this name, as of the last sync
         self._window_lengths: dict[str, float] = {}
         self._cost_base: dict[str, CostTotals] = {}
         self._cost_pending: dict[str, _CostDelta] = {}
@@ -271,34 +286,41 @@ class RedisState:
         with self._lock:
             self._add_pending_window(key, math.floor(now) + 1, requests, pages)
 
-    def _add_pending_window(self, key: str, second: int, requests: int, pages: int) -> None:
+    def _add_pending_window(
+        self, key: str, second: int, requests: int, pages: int, token: str = ""
+    ) -> None:
         buckets = self._window_pending.setdefault(key, {})
-        bucket = buckets.setdefault(second, [0, 0])
+        bucket = buckets.setdefault((second, token), [0, 0])
         bucket[0] += requests
         bucket[1] += pages
 
     def window_totals(self, key: str, now: float, window_seconds: float) -> WindowTotals:
         with self._lock:
             self._window_lengths[key] = max(window_seconds, self._window_lengths.get(key, 0.0))
-            requests = pages = 0
-            oldest: int | None = None
-            for source in (self._window_base.get(key), self._window_pending.get(key)):
-                if not source:
-                    continue
-                for second in list(source):
-                    if second + self._retention(key) <= now:
-                        del source[second]  # pruned: kept no longer than any reader needs
-                        continue
-                    if second + window_seconds <= now:
-                        continue
-                    counts = source[second]
-                    requests += counts[0]
-                    pages += counts[1]
-                    oldest = second if oldest is None else min(oldest, second)
-        if oldest is None and requests == 0 and pages == 0:
+            shared, own = self._window_parts(key, now, window_seconds)
+        requests, pages = shared[0] + own[0], shared[1] + own[1]
+        oldest = min(shared[2], own[2])
+        if oldest == math.inf and requests == 0 and pages == 0:
             return WindowTotals()
         return WindowTotals(
-            requests=requests, pages=pages, oldest=None if oldest is None else float(oldest)
+            requests=requests, pages=pages, oldest=None if oldest == math.inf else oldest
+        )
+
+    def _window_parts(
+        self, key: str, now: float, window_seconds: float
+    ) -> tuple[tuple[int, int, float], tuple[int, int, float]]:
+        """(requests, pages, oldest second) in the window: as Redis last said, and as this
+        process added since. Prunes what no reader needs any more. Call with the lock held."""
+        retention = self._retention(key)
+        base = self._window_base.get(key, {})
+        pending = self._window_pending.get(key, {})
+        for second in [s for s in base if s + retention <= now]:
+            del base[second]  # pruned: kept no longer than any reader needs
+        for entry in [e for e in pending if e[0] + retention <= now]:
+            del pending[entry]
+        return (
+            _sum_window(((s, c) for s, c in base.items()), now, window_seconds),
+            _sum_window(((e[0], c) for e, c in pending.items()), now, window_seconds),
         )
 
     def _retention(self, key: str) -> float:
@@ -316,35 +338,84 @@ class RedisState:
         window_seconds: float,
     ) -> bool:
         """Add (requests, pages) to the window unless that breaks a maximum, atomically across
-        every process: one Lua script, one round trip. Falls back to the local copy while Redis
-        is unreachable. Returns whether it was added."""
+        every process: one Lua script, one round trip. Returns whether it was added.
+
+        Each reservation carries a token, and the script books a token once: a reply lost to a
+        timeout (the script may have run, or may still run) is asked again with the same token
+        and answers what the server decided, never a second booking. When that fails too, the
+        outcome is unknown and Redis is taken as unreachable: the decision is local
+        (`_reserve_locally`) and the token goes with it, so that the booking counts once when
+        Redis is back, whichever way the server had decided.
+        """
         second = math.floor(now) + 1
         with self._lock:
             self._window_lengths[key] = max(window_seconds, self._window_lengths.get(key, 0.0))
             connected = self._connected and not self._closed
+        token = ""
         if connected:
+            token = uuid.uuid4().hex[:16]
             args = (second, requests, pages, max_requests, max_pages, now, self._retention(key))
-            try:
-                reply = await asyncio.wrap_future(
-                    asyncio.run_coroutine_threadsafe(self._reserve_remote(key, *args), self._loop)
-                )
-            except _SLOW:
-                self._fall_back_locally()  # slow, not gone: the sync task tells the two apart
-            except _TRANSIENT as error:
-                self._mark_degraded(error)  # refused or reset: an outage
-            else:
+            error: BaseException | None = None
+            for _ in range(RESERVE_ATTEMPTS):
+                try:
+                    reply = await asyncio.wrap_future(
+                        asyncio.run_coroutine_threadsafe(
+                            self._reserve_remote(key, *args, token), self._loop
+                        )
+                    )
+                except _TRANSIENT as failure:
+                    error = failure
+                    continue
                 admitted, buckets = _parse_window(reply)
                 with self._lock:
                     self._window_base[key] = buckets
                 return admitted
+            if isinstance(error, _SLOW):
+                self._fall_back_locally()  # slow, not gone: the sync task tells the two apart
+            else:
+                assert error is not None
+                self._mark_degraded(error)  # refused or reset: an outage
         with self._lock:
-            totals = self.window_totals(key, now, window_seconds)
-            if max_requests is not None and totals.requests + requests > max_requests:
+            admitted = self._reserve_locally(
+                key, now, requests, pages, max_requests, max_pages, window_seconds
+            )
+            if admitted:
+                self._add_pending_window(key, second, requests, pages, token)
+            elif token:  # the server may have booked it: take that back when Redis answers
+                withdraw = self._window_withdraw.setdefault(key, {})
+                withdraw[(second, token)] = [requests, pages]
+            return admitted
+
+    def _reserve_locally(
+        self,
+        key: str,
+        now: float,
+        requests: int,
+        pages: int,
+        max_requests: int | None,
+        max_pages: int | None,
+        window_seconds: float,
+    ) -> bool:
+        """The decision while Redis does not answer (an outage never fails a request).
+
+        The guarantee: each process admits at most its share (1 / the live processes it last
+        heard of) of the room left in the window as Redis last told it, counting what it
+        booked itself since. Processes that last heard the same figures together stay within
+        the quota; the excess is bounded by what others booked after this process's last
+        reply (at most `staleness` old while connected). Every booking is pushed when Redis is
+        back, with its token: counted once. Call with the lock held.
+        """
+        shared, own = self._window_parts(key, now, window_seconds)
+        share = 1 / max(self._processes, 1)
+        if max_requests is not None:
+            room = max(max_requests - shared[0], 0) * share
+            if own[0] + requests > room:
                 return False
-            if max_pages is not None and totals.pages > 0 and totals.pages + pages > max_pages:
+        if max_pages is not None and shared[1] + own[1] > 0:
+            room = max(max_pages - shared[1], 0) * share
+            if own[1] + pages > room:
                 return False
-            self._add_pending_window(key, second, requests, pages)  # re-pushed when Redis is back
-            return True
+        return True
 
     async def _reserve_remote(
         self,
@@ -356,12 +427,15 @@ class RedisState:
         max_pages: int | None,
         now: float,
         retention: float,
+        token: str,
     ) -> Any:
         return await self._client.eval(
             scripts.WINDOW,
             1,
             self._prefix + "window:" + key,
-            *self._window_args(second, requests, pages, max_requests, max_pages, now, retention),
+            *self._window_args(
+                second, requests, pages, max_requests, max_pages, now, retention, token
+            ),
         )
 
     @staticmethod
@@ -373,6 +447,8 @@ class RedisState:
         max_pages: int | None,
         now: float,
         retention: float,
+        token: str = "",
+        mode: str = "book",
     ) -> list[Any]:
         return [
             second,
@@ -383,6 +459,8 @@ class RedisState:
             repr(float(now)),
             repr(float(retention)),
             int((retention + 2) * 1000),
+            token,
+            mode,
         ]
 
     # ------------------------------------------------------------------ cost and budgets
@@ -624,8 +702,19 @@ class RedisState:
                             self._sequence,
                             record,
                         )
+            # Seal what may still grow under a token of its own: a sync whose reply is lost
+            # pushes the same entries, with the same tokens, next time (counted once).
+            for buckets in self._window_pending.values():
+                for second, token in [entry for entry in buckets if not entry[1]]:
+                    buckets[(second, uuid.uuid4().hex[:16])] = buckets.pop((second, token))
             windows = {
-                k: {s: list(c) for s, c in b.items()} for k, b in self._window_pending.items()
+                k: {e: list(c) for e, c in b.items()} for k, b in self._window_pending.items()
+            }
+            for key, buckets in self._window_withdraw.items():
+                for entry in [e for e in buckets if e[0] + self._retention(key) <= now]:
+                    del buckets[entry]  # its booking has left the window anyway
+            withdrawals = {
+                k: {e: list(c) for e, c in b.items()} for k, b in self._window_withdraw.items() if b
             }
             window_keys = sorted(
                 set(self._window_base) | set(self._window_pending) | set(self._window_lengths)
@@ -666,16 +755,29 @@ class RedisState:
                 repr(now),
                 int(ttl * 1000),
             )
-        for key, buckets in windows.items():
-            for second, (requests, pages) in buckets.items():
-                pipe.eval(
-                    scripts.WINDOW,
-                    1,
-                    prefix + "window:" + key,
-                    *self._window_args(second, requests, pages, None, None, now, retention[key]),
-                )
+        for mode, entries in (("book", windows), ("withdraw", withdrawals)):
+            for key, buckets in entries.items():
+                for (second, token), (requests, pages) in buckets.items():
+                    pipe.eval(
+                        scripts.WINDOW,
+                        1,
+                        prefix + "window:" + key,
+                        *self._window_args(
+                            second, requests, pages, None, None, now, retention[key], token, mode
+                        ),
+                    )
         pushes = len(pipe)
         # 2. reads (after the pushes, in the same round trip: they include them)
+        pipe.eval(  # how many processes share this name: the share of a quota while degraded
+            scripts.PUBLISH,
+            1,
+            prefix + "processes",
+            self._process,
+            "1",
+            now_ms,
+            now_ms + lease_ms,
+            lease_ms * 2,
+        )
         for deployment_id in deployments:
             count = in_flight[deployment_id]
             pipe.eval(
@@ -714,6 +816,7 @@ class RedisState:
         replies = await pipe.execute()
         ledger_status, store_epoch = int(replies[0][0]), _text(replies[0][1])
         reads = iter(replies[pushes:])
+        processes = 1 + len(next(reads))
         others_in_flight: dict[str, int] = {}
         others_latency: dict[str, list[float]] = {}
         for deployment_id in deployments:
@@ -724,6 +827,7 @@ class RedisState:
         cost_read = _parse_costs(next(reads))
         spend_read = {key: _join_usd(*next(reads)) for key in spend_keys}
         with self._lock:
+            self._processes = processes
             self._others_in_flight = others_in_flight
             self._others_latency = others_latency
             for deployment_id, (sequence, _) in health.items():
@@ -732,17 +836,16 @@ class RedisState:
             for deployment_id, stored in health_read.items():
                 if deployment_id not in self._health_pending:
                     self._local.set_health_record(deployment_id, _parse_health(stored))
-            for key, buckets in windows.items():
-                pending = self._window_pending.get(key, {})
-                for second, (requests, pages) in buckets.items():
-                    counts = pending.get(second)
-                    if counts is not None:
-                        counts[0] -= requests
-                        counts[1] -= pages
-                        if counts == [0, 0]:
-                            del pending[second]
-                if not pending:
-                    self._window_pending.pop(key, None)
+            for pushed, table in (
+                (windows, self._window_pending),
+                (withdrawals, self._window_withdraw),
+            ):
+                for key, buckets in pushed.items():
+                    remaining = table.get(key, {})
+                    for entry in buckets:
+                        remaining.pop(entry, None)  # sealed: never grown after it was read
+                    if not remaining:
+                        table.pop(key, None)
             self._window_base.update(window_read)
             self._settle_ledger(batch, ledger_status, store_epoch)
             self._cost_base = cost_read
@@ -775,6 +878,20 @@ def _health_payload(record: HealthRecord | None) -> str | None:
         return json.dumps(asdict(record), allow_nan=False)
     except ValueError:
         return None
+
+
+def _sum_window(
+    buckets: Iterable[tuple[int, list[int]]], now: float, window_seconds: float
+) -> tuple[int, int, float]:
+    """(requests, pages, oldest second or inf) of the buckets inside the window."""
+    requests = pages = 0
+    oldest = math.inf
+    for second, (bucket_requests, bucket_pages) in buckets:
+        if second + window_seconds > now:
+            requests += bucket_requests
+            pages += bucket_pages
+            oldest = min(oldest, float(second))
+    return requests, pages, oldest
 
 
 def _parse_window(reply: Any) -> tuple[bool, dict[int, list[int]]]:
