@@ -29,6 +29,7 @@ import logging.config
 import sys
 
 from router.cli import Runner
+from router.cli.arguments import port, positive_int
 from router.telemetry.logs import LOG_FORMATS, logging_config
 
 logger = logging.getLogger("ocr_router.proxy")
@@ -48,10 +49,10 @@ def install(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="0 picks a free port (default: %(default)s)"
+        "--port", type=port, default=DEFAULT_PORT, help="0 picks a free port (default: %(default)s)"
     )
     parser.add_argument(
-        "--workers", type=_positive_int, default=1, help="worker processes (default: 1)"
+        "--workers", type=positive_int, default=1, help="worker processes (default: 1)"
     )
     parser.add_argument(
         "--no-auth",
@@ -75,16 +76,6 @@ def install(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "(default http://localhost:4318; needs the extra 'otlp')",
     )
     return _run_serve
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
-    return value
 
 
 def is_loopback(host: str) -> bool:

@@ -83,6 +83,22 @@ def test_without_any_key_it_refuses_a_non_loopback_address(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [("--port", "70000", "not a port number"), ("--workers", "0", "not a whole number >= 1")],
+)
+def test_a_bad_port_or_worker_count_is_refused_by_argparse(
+    tmp_path: Path, option: str, value: str, says: str
+) -> None:
+    path = write_config(tmp_path, "http://127.0.0.1:9")
+
+    result = run_serve("--config", str(path), option, value)
+
+    assert result.returncode == 2
+    assert f"argument {option}: {value!r} is {says}" in result.stderr
+    assert LISTENING not in result.stdout
+
+
+@pytest.mark.parametrize(
     ("host", "expected"),
     [
         ("127.0.0.1", True),
