@@ -118,13 +118,7 @@ def emit(hooks: Sequence[Hook], event: RouterEvent) -> None:
         try:
             result = hook(event)
         except Exception:
-            logger.exception(
-                "router hook %r failed on a %s event of request %s; ignored",
-                hook,
-                event.kind,
-                event.request_id or "-",
-                extra={"request_id": event.request_id, "event": event.kind},
-            )
+            _hook_failed(hook, event)
             continue
         if inspect.isawaitable(result):
             _start(hook, event, result)
@@ -185,13 +179,18 @@ async def _run(hook: Hook, event: RouterEvent, awaitable: Awaitable[Any]) -> Non
     try:
         await awaitable
     except Exception:
-        logger.exception(
-            "router hook %r failed on a %s event of request %s; ignored",
-            hook,
-            event.kind,
-            event.request_id or "-",
-            extra={"request_id": event.request_id, "event": event.kind},
-        )
+        _hook_failed(hook, event)
+
+
+def _hook_failed(hook: Hook, event: RouterEvent) -> None:
+    """Log the exception being handled: a hook, sync or async, that failed on `event`."""
+    logger.exception(
+        "router hook %r failed on a %s event of request %s; ignored",
+        hook,
+        event.kind,
+        event.request_id or "-",
+        extra={"request_id": event.request_id, "event": event.kind},
+    )
 
 
 async def finish_hooks(timeout: float = HOOK_CLOSE_WAIT_S) -> None:
