@@ -30,6 +30,7 @@ deployment of the group which one holds it. `run_batch_ocr` and `resume_batch_oc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import tempfile
@@ -136,18 +137,25 @@ class MistralBatchClient:
         # `.../v1/ocr` -> `.../v1`: the Files and Batch APIs sit beside OCR.
         self._base = self._provider.url().removesuffix("/ocr")
 
-    async def _call(
-        self, method: str, path: str, *, timeout: float = CALL_TIMEOUT, **options: Any
-    ) -> httpx.Response:
+    async def _headers(self) -> dict[str, str]:
         headers = dict(self._provider.settings.headers)
         headers.update(await self._provider.auth_headers(self._client))
+        return headers
+
+    def _refusal(self, response: httpx.Response) -> OCRRouterError:
+        """A status of 300 or more as the provider's typed error, naming this deployment."""
+        failure = self._provider.map_error(response)
+        failure.deployment_id = self.deployment.id
+        return failure
+
+    @contextlib.contextmanager
+    def _transport_errors(self, what: str) -> Iterator[None]:
+        """httpx's timeouts and connection errors during `what` as the router's typed errors."""
         try:
-            response = await self._client.request(
-                method, self._base + path, headers=headers, timeout=timeout, **options
-            )
+            yield
         except httpx.TimeoutException as error:
             raise RequestTimeoutError(
-                f"{method} {path}: no answer in time ({type(error).__name__})",
+                f"{what}: no answer in time ({type(error).__name__})",
                 provider="mistral",
                 deployment_id=self.deployment.id,
             ) from None
@@ -156,10 +164,17 @@ class MistralBatchClient:
             raise APIConnectionError(
                 message, provider="mistral", deployment_id=self.deployment.id
             ) from None
+
+    async def _call(
+        self, method: str, path: str, *, timeout: float = CALL_TIMEOUT, **options: Any
+    ) -> httpx.Response:
+        headers = await self._headers()
+        with self._transport_errors(f"{method} {path}"):
+            response = await self._client.request(
+                method, self._base + path, headers=headers, timeout=timeout, **options
+            )
         if response.status_code >= 300:
-            failure = self._provider.map_error(response)
-            failure.deployment_id = self.deployment.id
-            raise failure
+            raise self._refusal(response)
         return response
 
     async def upload(self, path: Path, filename: str) -> str:
@@ -194,32 +209,18 @@ class MistralBatchClient:
 
     async def download(self, file_id: str, destination: Path) -> None:
         """A file's content, streamed to `destination` (output files can be hundreds of MB)."""
-        headers = dict(self._provider.settings.headers)
-        headers.update(await self._provider.auth_headers(self._client))
+        headers = await self._headers()
         url = f"{self._base}/files/{file_id}/content"
-        try:
+        with self._transport_errors(f"download of {file_id}"):
             async with self._client.stream(
                 "GET", url, headers=headers, timeout=TRANSFER_TIMEOUT
             ) as response:
                 if response.status_code >= 300:
                     await response.aread()
-                    failure = self._provider.map_error(response)
-                    failure.deployment_id = self.deployment.id
-                    raise failure
+                    raise self._refusal(response)
                 with destination.open("wb") as file:
                     async for chunk in response.aiter_bytes():
                         file.write(chunk)
-        except httpx.TimeoutException as error:
-            raise RequestTimeoutError(
-                f"download of {file_id}: no answer in time ({type(error).__name__})",
-                provider="mistral",
-                deployment_id=self.deployment.id,
-            ) from None
-        except httpx.TransportError as error:
-            message = scrub(f"{type(error).__name__}: {error}", self._provider.secrets())
-            raise APIConnectionError(
-                message, provider="mistral", deployment_id=self.deployment.id
-            ) from None
 
 
 class OCRBatch:

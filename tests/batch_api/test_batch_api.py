@@ -8,8 +8,10 @@ import contextlib
 import json
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mistralai.client import Mistral
 
@@ -18,11 +20,17 @@ from providers.samples import make_pdf
 from router.batch_api import (
     BatchJobError,
     BatchProgress,
+    MistralBatchClient,
     OCRBatch,
     resume_batch_ocr,
     run_batch_ocr,
 )
-from router.errors import InvalidRequestError, NotFoundError, ServerError
+from router.errors import (
+    APIConnectionError,
+    InvalidRequestError,
+    NotFoundError,
+    ServerError,
+)
 from router.router import Router
 
 KEY = "batch-api-key-9Wd3Kp"
@@ -200,6 +208,23 @@ async def test_a_deployment_that_refuses_hands_its_share_to_the_next() -> None:
     assert all(o.response.call_info.deployment_id == "right" for o in outcomes.values())  # type: ignore[union-attr]
     assert "AuthenticationError (401)" in str(refused.value)
     assert "wrong-key-123" not in str(refused.value)
+
+
+async def test_a_host_that_cannot_be_reached_is_a_typed_error_naming_the_deployment(
+    tmp_path: Path,
+) -> None:
+    # Port 9 on loopback: nothing listens, every call and the streamed download are refused.
+    entry = mistral("http://127.0.0.1:9", "unreachable")
+    async with Router([entry]) as router, httpx.AsyncClient() as client:
+        batches = MistralBatchClient(router.deployments("ocr")[0], client)
+        with pytest.raises(APIConnectionError) as polled:
+            await batches.job("job-1")
+        with pytest.raises(APIConnectionError) as downloaded:
+            await batches.download("file-1", tmp_path / "out.jsonl")
+    for error in (polled.value, downloaded.value):
+        assert error.deployment_id == "unreachable"
+        assert KEY not in str(error)
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 def test_a_group_without_mistral_deployments_cannot_batch() -> None:
