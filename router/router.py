@@ -252,8 +252,7 @@ class Router:
         clock) and may override settings of the file."""
         config = load_config(source)
         settings = config.router_settings.model_dump(exclude_unset=True)
-        settings.update(options)
-        return cls(config.model_list, **settings)
+        return cls(config.model_list, settings=settings, **options)
 
     # ---------------------------------------------------------------- the request
 

@@ -8,19 +8,39 @@ ever shows a value.
     config = load_config("router.yaml")          # or load_config({...})
     deployments = build_deployments(model_list)  # what Router(model_list=...) does
     settings = RouterSettings.model_validate({"routing_strategy": "least-busy"})
+    settings = RouterSettings(retries=RetrySettings(num_retries=5))  # the same, by group
 """
 
 from router.config._deployments import DeploymentSpec, build_deployments
 from router.config._loader import RouterConfig, load_config
-from router.config._settings import BudgetSpec, GeneralSettings, RouterOptions, RouterSettings
+from router.config._settings import (
+    SETTING_GROUPS,
+    BudgetSpec,
+    CacheSettings,
+    CooldownSettings,
+    GeneralSettings,
+    LimitSettings,
+    RetrySettings,
+    RouterOptions,
+    RouterSettings,
+    RoutingSettings,
+    StateSettings,
+)
 
 __all__ = [
+    "SETTING_GROUPS",
     "BudgetSpec",
+    "CacheSettings",
+    "CooldownSettings",
     "DeploymentSpec",
     "GeneralSettings",
+    "LimitSettings",
+    "RetrySettings",
     "RouterConfig",
     "RouterOptions",
     "RouterSettings",
+    "RoutingSettings",
+    "StateSettings",
     "build_deployments",
     "load_config",
 ]

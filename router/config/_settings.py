@@ -4,10 +4,20 @@ Every default is stated where it is defined, with its reason. LiteLLM's names ar
 they mean the same thing here (`routing_strategy`, `num_retries`, `timeout`, `fallbacks` in its
 list form, `allowed_fails`, `cooldown_time`); LiteLLM keys that mean nothing here are either
 ignored with a warning (harmless) or refused (ignoring them would change behaviour in silence).
+
+The Router's settings are flat (as in LiteLLM and in config files), and also come in a few typed
+groups: `RoutingSettings`, `RetrySettings`, `CooldownSettings`, `LimitSettings`, `StateSettings`,
+`CacheSettings`. A group holds some of the flat settings under their own names, with the same
+types, defaults and bounds (each group field *is* the flat field, copied: one truth). Groups are
+read as `settings.retries` and given as `RouterSettings(retries=RetrySettings(...))` or, in a
+file, `retries: {num_retries: 2}`; a group given is spread into its flat settings before the one
+validation every setting goes through, so a group, a flat keyword and LiteLLM's spelling all meet
+the same checks (and a setting given twice, flat and in a group, is an error).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypedDict
 from urllib.parse import quote
@@ -146,6 +156,26 @@ class RouterSettings(ConfigModel):
     # Answers larger than this (every image inlined) are not cached.
     cache_max_entry_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
 
+    # The same settings by group (read: `settings.retries.num_retries`). Given, a group is spread
+    # into the flat fields above before they are validated; read, it is what they hold. Left out
+    # of dumps: a dump stays flat, as config files are.
+    routing: RoutingSettings = Field(
+        default_factory=lambda: RoutingSettings(), exclude=True, repr=False
+    )
+    retries: RetrySettings = Field(
+        default_factory=lambda: RetrySettings(), exclude=True, repr=False
+    )
+    cooldowns: CooldownSettings = Field(
+        default_factory=lambda: CooldownSettings(), exclude=True, repr=False
+    )
+    limits: LimitSettings = Field(default_factory=lambda: LimitSettings(), exclude=True, repr=False)
+    shared_state: StateSettings = Field(
+        default_factory=lambda: StateSettings(), exclude=True, repr=False
+    )
+    caching: CacheSettings = Field(
+        default_factory=lambda: CacheSettings(), exclude=True, repr=False
+    )
+
     @field_serializer("cache", when_used="json")
     def _cache_without_password(self, value: str | None) -> str | None:
         """A Redis URL's password masked in JSON dumps (check-config); Python dumps keep it:
@@ -159,6 +189,7 @@ class RouterSettings(ConfigModel):
     @classmethod
     def _litellm_keys(cls, data: Any) -> Any:
         if isinstance(data, Mapping):
+            data = _spread_groups(data)
             data = _redis_parts_to_url(data)
             data = _drop_ignored(data, ROUTER_SETTINGS_IGNORED, cls.config_section)
         return data
@@ -203,6 +234,9 @@ class RouterSettings(ConfigModel):
             raise ValueError(
                 "max_cooldown_time must be at least cooldown_time and auth_cooldown_time"
             )
+        for group, model in SETTING_GROUPS.items():  # validated above: no need to again
+            values = {name: getattr(self, name) for name in model.model_fields}
+            object.__setattr__(self, group, model.model_construct(**values))
         return self
 
     @classmethod
@@ -223,6 +257,9 @@ class RouterSettings(ConfigModel):
             raise ConfigError(
                 f"settings must be a RouterSettings or a mapping, not {type(settings).__name__}"
             )
+        # A group among the flat keywords goes on top too: what it sets leaves the base.
+        for key in _keys_set_by_groups(flat):
+            base.pop(key, None)
         return cls.model_validate({**base, **flat})
 
     def validate_against(self, groups: Iterable[str]) -> None:
@@ -245,6 +282,133 @@ class RouterSettings(ConfigModel):
         if problems:
             problems.append(f"(model groups: {', '.join(sorted(known)) or 'none'})")
             raise ConfigError("\n".join(problems))
+
+
+def _same_as(name: str) -> Any:
+    """The flat setting `name`'s own field (type bounds, default, repr), for a group: one truth."""
+    return copy.copy(RouterSettings.model_fields[name])
+
+
+class RoutingSettings(ConfigModel):
+    """Which deployment a request goes to: the strategy, fallbacks, sharding, the seed."""
+
+    config_section = "router_settings.routing"
+
+    routing_strategy: str = _same_as("routing_strategy")
+    fallbacks: dict[str, list[str]] = _same_as("fallbacks")
+    default_fallbacks: list[str] = _same_as("default_fallbacks")
+    shard_pages: int | None = _same_as("shard_pages")
+    seed: int | None = _same_as("seed")
+
+
+class RetrySettings(ConfigModel):
+    """How often a failed request is tried again, how long between tries, and the retry budget."""
+
+    config_section = "router_settings.retries"
+
+    num_retries: int = _same_as("num_retries")
+    backoff_initial: float = _same_as("backoff_initial")
+    backoff_max: float = _same_as("backoff_max")
+    retry_budget_ratio: float = _same_as("retry_budget_ratio")
+    retry_budget_min_per_second: float = _same_as("retry_budget_min_per_second")
+    retry_budget_window: float = _same_as("retry_budget_window")
+
+
+class CooldownSettings(ConfigModel):
+    """When a failing deployment is taken out, for how long, and how it is let back in."""
+
+    config_section = "router_settings.cooldowns"
+
+    allowed_fails: int = _same_as("allowed_fails")
+    cooldown_time: float = _same_as("cooldown_time")
+    auth_cooldown_time: float = _same_as("auth_cooldown_time")
+    max_cooldown_time: float = _same_as("max_cooldown_time")
+    half_open_probes: int = _same_as("half_open_probes")
+
+
+class LimitSettings(ConfigModel):
+    """What one request may take (its deadline) and what the router may spend (budgets)."""
+
+    config_section = "router_settings.limits"
+
+    timeout: float = _same_as("timeout")
+    budgets: list[BudgetSpec] = _same_as("budgets")
+
+
+class StateSettings(ConfigModel):
+    """Where the router's counters live: shared through Redis, under a name, or in memory."""
+
+    config_section = "router_settings.shared_state"
+
+    redis_url: SecretStr | None = _same_as("redis_url")
+    name: str | None = _same_as("name")
+
+
+class CacheSettings(ConfigModel):
+    """The result cache: where answers are kept, for how long, and the largest one kept."""
+
+    config_section = "router_settings.caching"
+
+    cache: str | None = _same_as("cache")
+    cache_ttl: float | None = _same_as("cache_ttl")
+    cache_max_entry_bytes: int = _same_as("cache_max_entry_bytes")
+
+
+# Each group's name in `RouterSettings` (and in a config file's router_settings) and its model.
+SETTING_GROUPS: Mapping[str, type[ConfigModel]] = {
+    "routing": RoutingSettings,
+    "retries": RetrySettings,
+    "cooldowns": CooldownSettings,
+    "limits": LimitSettings,
+    "shared_state": StateSettings,
+    "caching": CacheSettings,
+}
+RouterSettings.model_rebuild()
+
+
+def _group_values(group: str, given: Any) -> dict[str, Any]:
+    """The flat settings a group holds: those set in a group object, or a mapping's."""
+    model = SETTING_GROUPS[group]
+    if isinstance(given, model):
+        return {name: getattr(given, name) for name in given.model_fields_set}
+    if not isinstance(given, Mapping):
+        raise ValueError(f"{group} is a {model.__name__} or a mapping of its settings")
+    unknown = sorted(str(key) for key in given if key not in model.model_fields)
+    if unknown:
+        raise ValueError(
+            f"{group} has no setting {', '.join(unknown)} (its settings: "
+            f"{', '.join(model.model_fields)})"
+        )
+    return dict(given)
+
+
+def _spread_groups(data: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    """`data` with each group given spread into its flat settings; a setting also given flat is
+    an error (which would win is not obvious)."""
+    if not any(group in data for group in SETTING_GROUPS):
+        return data
+    flat = {key: value for key, value in data.items() if key not in SETTING_GROUPS}
+    for group in SETTING_GROUPS:
+        if data.get(group) is None:
+            continue
+        values = _group_values(group, data[group])
+        twice = sorted(set(values) & set(flat))
+        if twice:
+            raise ValueError(f"{', '.join(twice)} given both in {group} and on its own")
+        flat.update(values)
+    return flat
+
+
+def _keys_set_by_groups(data: Mapping[str, Any]) -> set[str]:
+    """The flat settings the groups among `data` set (a wrong group: none; validation says)."""
+    keys: set[str] = set()
+    for group, model in SETTING_GROUPS.items():
+        given = data.get(group)
+        if isinstance(given, model):
+            keys.update(given.model_fields_set)
+        elif isinstance(given, Mapping):
+            keys.update(str(key) for key in given)
+    return keys
 
 
 class RouterOptions(TypedDict, total=False):
@@ -274,6 +438,13 @@ class RouterOptions(TypedDict, total=False):
     cache_ttl: float | None
     cache_max_entry_bytes: int
     shard_pages: int | None
+    # The same, by group
+    routing: RoutingSettings | Mapping[str, Any]
+    retries: RetrySettings | Mapping[str, Any]
+    cooldowns: CooldownSettings | Mapping[str, Any]
+    limits: LimitSettings | Mapping[str, Any]
+    shared_state: StateSettings | Mapping[str, Any]
+    caching: CacheSettings | Mapping[str, Any]
     # LiteLLM's
     redis_host: str
     redis_port: int
