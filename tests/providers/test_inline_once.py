@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from loopback_site import serving
 
 from providers.base import ProviderSettings
 from providers.download import inline_remote_document
@@ -46,14 +47,8 @@ async def document_server() -> AsyncIterator[tuple[str, list[str]]]:
     app = web.Application()
     app.router.add_get("/doc.pdf", document)
     app.router.add_get("/real.pdf", document)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}/doc.pdf", served
-    finally:
-        await runner.cleanup()
+    async with serving(app) as base:
+        yield f"{base}/doc.pdf", served
 
 
 async def test_a_request_retried_across_deployments_downloads_its_document_once(

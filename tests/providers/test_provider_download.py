@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from loopback_site import serving
 from provider_helpers import (
     PDF_BYTES,
     PNG_BYTES,
@@ -531,15 +532,8 @@ async def loopback_document_server() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_get("/doc.pdf", document)
     app.router.add_get("/moved", moved)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as base:
+        yield base
 
 
 async def test_a_loopback_server_is_downloaded_over_a_real_socket_when_allowed(

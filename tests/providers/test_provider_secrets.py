@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from loopback_site import serving
 from provider_helpers import Recorder, mock_client
 
 from providers import create_provider
@@ -58,14 +59,8 @@ async def echoing_server() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_post("/{tail:.*}", refuse)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as base:
+        yield base
 
 
 async def test_an_echoed_key_is_scrubbed_from_errors_and_logs_over_a_real_socket(

@@ -20,6 +20,7 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from loopback_site import serving
 from provider_helpers import OCR_OK, Recorder, mock_client
 
 from providers import create_provider
@@ -261,15 +262,9 @@ async def token_endpoint() -> AsyncIterator[TokenEndpoint]:
 
     app = web.Application()
     app.router.add_post("/token", token)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    endpoint.url = f"http://127.0.0.1:{runner.addresses[0][1]}/token"
-    try:
+    async with serving(app) as base:
+        endpoint.url = f"{base}/token"
         yield endpoint
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from aiohttp import web
+from loopback_site import serving
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
@@ -38,15 +39,10 @@ async def test_serve_otlp_exports_the_trace_a_client_started_and_the_metrics(
     app = web.Application()
     app.router.add_post("/v1/traces", collect)
     app.router.add_post("/v1/metrics", collect)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
+    async with serving(app) as base:
         fake = FakeProvider("mistral", api_key=PROVIDER_KEY)
         path = write_config(tmp_path, await fake_server(fake))
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", base)
         monkeypatch.setenv("OTEL_SERVICE_NAME", "ocr-proxy-test")
         monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
         monkeypatch.setenv("OTEL_METRIC_EXPORT_INTERVAL", "200")
@@ -59,8 +55,6 @@ async def test_serve_otlp_exports_the_trace_a_client_started_and_the_metrics(
                 )
             process.send_signal(signal.SIGTERM)  # the SDK flushes both at exit
             await asyncio.wait_for(process.wait(), 20)
-    finally:
-        await runner.cleanup()
     assert answer.status_code == 200
     spans = []
     for body in received["/v1/traces"]:

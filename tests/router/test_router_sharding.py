@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from loopback_site import serving
 from router_helpers import fleet
 
 from providers.fake import FakeProvider
@@ -262,15 +263,8 @@ async def serving_document(content: bytes) -> AsyncIterator[tuple[str, list[int]
 
     app = web.Application()
     app.router.add_get("/long.pdf", document)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/long.pdf", hits
-    finally:
-        await runner.cleanup()
+    async with serving(app) as base:
+        yield f"{base}/long.pdf", hits
 
 
 async def test_a_remote_pdf_that_must_be_sharded_is_downloaded_once(fake_server: Any) -> None:

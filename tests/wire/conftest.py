@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
+from loopback_site import serving
 
 
 @dataclass
@@ -39,12 +40,5 @@ async def document_host(pdf_bytes: bytes, png_bytes: bytes) -> AsyncIterator[Doc
 
     app = web.Application()
     app.router.add_get("/{name}", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield DocumentHost(f"http://127.0.0.1:{port}", downloads)
-    finally:
-        await runner.cleanup()
+    async with serving(app, access_log=False) as base:
+        yield DocumentHost(base, downloads)
