@@ -144,7 +144,7 @@ class BatchResult:
         return INTERRUPTED_EXIT if self.interrupted else (1 if self.failed else 0)
 
 
-# -- splitting and merging ----------------------------------------------------------------
+# -- page counts and output ---------------------------------------------------------------
 
 
 def count_pdf_pages(content: bytes) -> int | None:
@@ -300,9 +300,7 @@ class _Batch:
         response = await self.router.aocr(
             self.model, document, shard_pages=self.shard_pages, **params
         )
-        info = response.call_info
-        if info is not None:
-            self._account(info, result)
+        self._account(response.call_info, result)
         self.pages_done += len(response.pages)
         self._show()
         return response

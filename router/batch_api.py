@@ -491,9 +491,9 @@ class OCRBatch:
     async def _store(self, job: _Job, outcome: BatchOutcome) -> None:
         """A batch answer into the result cache, under the key its request was looked up by."""
         key = self._keys.pop(outcome.custom_id, None)
-        info = None if outcome.response is None else outcome.response.call_info
-        if self._cache is None or key is None or outcome.response is None or info is None:
+        if self._cache is None or key is None or outcome.response is None:
             return
+        info = outcome.response.call_info
         usd = None if info.cost_usd is None else Decimal(repr(info.cost_usd))
         await self._cache.put(
             key,

@@ -204,9 +204,7 @@ async def _written(
         return result
     result.ok = True
     result.pages = len(response.pages)
-    if info is None:
-        result.cost_usd = None
-    elif info.cached:  # the result cache (--cache) answered: not sent, not paid
+    if info.cached:  # the result cache (--cache) answered: not sent, not paid
         result.cached_pages, result.saved_usd = info.pages, info.saved_usd or 0.0
         result.deployments, result.cost_usd = (f"{info.deployment_id} (cached)",), 0.0
     else:

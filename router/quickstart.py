@@ -91,8 +91,7 @@ async def run_quickstart(
         info = response.call_info
         for page in response.pages:
             out.write(f"   Page {page.index}: {page.markdown.splitlines()[0]}\n")
-        if info is not None:
-            out.write(f"   latency {info.latency_s * 1000:.1f} ms, cost ${info.cost_usd}\n\n")
+        out.write(f"   latency {info.latency_s * 1000:.1f} ms, cost ${info.cost_usd}\n\n")
 
         out.write(
             f"2. {requests} sample PDFs through a Router over mistral, azure_ai (20% 503s) "
@@ -116,7 +115,7 @@ async def run_quickstart(
                         out.write(f"   failed: {type(error).__name__}: {error}\n")
                         return
                 succeeded += 1
-                if result.call_info is not None and len(result.call_info.attempts) > 1:
+                if len(result.call_info.attempts) > 1:
                     retried += 1
 
             await asyncio.gather(*(one(document) for document in documents))

@@ -374,7 +374,6 @@ class _ShardedRun:
         except OCRRouterError as error:
             return _failed(pages, error, tuple(job.attempts))
         info = response.call_info
-        assert info is not None
         return ShardOutcome(
             ShardInfo(
                 pages=tuple(pages),

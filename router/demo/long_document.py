@@ -53,7 +53,7 @@ async def shard_long_document(
             return ShardedRun(LONG_DOCUMENT_PAGES, 0, {}, 0, False, 0.0, None, str(error))
     elapsed = time.perf_counter() - started
     info = response.call_info
-    shards = info.shards if info is not None else ()
+    shards = info.shards
     in_order = [page.index for page in response.pages] == list(range(LONG_DOCUMENT_PAGES)) and all(
         f"Page {page.index + 1} of {LONG_DOCUMENT_PAGES}" in page.markdown
         for page in response.pages
@@ -65,7 +65,7 @@ async def shard_long_document(
         retried=sum(1 for shard in shards if len(shard.attempts) > 1),
         in_order=in_order,
         elapsed_s=elapsed,
-        cost_usd=None if info is None else info.cost_usd,
+        cost_usd=info.cost_usd,
     )
 
 

@@ -143,8 +143,6 @@ class Tally:
     def request_succeeded(self, response: OCRResponse) -> None:
         self.succeeded += 1
         info = response.call_info
-        if info is None:
-            return
         if len(info.attempts) > 1:
             self.failovers += 1
         self.pages += info.pages or 0

@@ -62,7 +62,7 @@ from router.router import Router
 from router.telemetry.request_ids import HEADER as REQUEST_ID_HEADER
 from router.telemetry.request_ids import request_id_from_header
 from router.telemetry.tracing import continued_trace
-from router.types import OCRRequest
+from router.types import CallInfo, OCRRequest
 
 logger = logging.getLogger("ocr_router.proxy")
 
@@ -127,8 +127,7 @@ def create_app(
                 )
             headers = _call_headers(response.call_info, model)
             if router.cache is not None:
-                cached = response.call_info is not None and response.call_info.cached
-                headers["x-ocr-router-cache"] = "hit" if cached else "miss"
+                headers["x-ocr-router-cache"] = "hit" if response.call_info.cached else "miss"
             answer = Response(response.to_wire_json(), media_type=JSON, headers=headers)
         except ProxyError as error:
             answer = error.response(secrets)
@@ -421,9 +420,7 @@ def _cache_mode(cache_control: str | None) -> bool | Literal["refresh"]:
     return "refresh" if "no-cache" in directives else True
 
 
-def _call_headers(info: Any, model: str) -> dict[str, str]:
-    if info is None:  # pragma: no cover - the Router always attaches call info
-        return {"x-ocr-router-group": model}
+def _call_headers(info: CallInfo, model: str) -> dict[str, str]:
     headers = {
         "x-ocr-router-deployment": info.deployment_id,
         "x-ocr-router-group": info.group or model,
