@@ -67,12 +67,13 @@ import math
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -687,60 +688,112 @@ class RedisState:
             self._connected = False
 
     async def _sync_once(self) -> None:
-        now = self._clock()
-        now_ms = int(now * 1000)
-        lease_ms = int(self.lease_seconds * 1000)
+        """One sync in one round trip: take what is pending (under the lock), push it, publish
+        this process's load, read the shared state back, and apply what was read (under the
+        lock). The pushes come first in the pipeline, so the reads after them include them."""
+        sync = self._take_pending(self._clock())
+        pipe = self._client.pipeline(transaction=False)
+        # 1. pushes: the ledger first (its reply says whether the store is the one counted on)
+        pipe.eval(scripts.LEDGER, *self._ledger_args(sync.batch, sync.epoch))
+        self._push_health(pipe, sync)
+        self._push_windows(pipe, sync)
+        pushes = len(pipe)
+        # 2. reads (after the pushes, in the same round trip: they include them)
+        self._publish_load(pipe, sync)
+        self._ask_shared_state(pipe, sync)
+        replies = await pipe.execute()
+        ledger_status, store_epoch = int(replies[0][0]), _text(replies[0][1])
+        reads = _read_replies(iter(replies[pushes:]), sync)
+        self._apply_reads(sync, reads, ledger_status, store_epoch)
+
+    def _take_pending(self, now: float) -> _Sync:
+        """What this sync pushes and reads: the writes pending until `now`, frozen."""
         with self._lock:
-            health = dict(self._health_pending)
-            if self._degraded or self._repush_health:
-                # Back from an outage (Redis may have restarted empty): push every live record.
-                for deployment_id in self._deployments:
-                    record = self._local.health_record(deployment_id)
-                    if record is not None and deployment_id not in health:
-                        self._sequence += 1
-                        health[deployment_id] = self._health_pending[deployment_id] = (
-                            self._sequence,
-                            record,
-                        )
-            # Seal what may still grow under a token of its own: a sync whose reply is lost
-            # pushes the same entries, with the same tokens, next time (counted once).
-            for buckets in self._window_pending.values():
-                for second, token in [entry for entry in buckets if not entry[1]]:
-                    buckets[(second, uuid.uuid4().hex[:16])] = buckets.pop((second, token))
-            windows = {
-                k: {e: list(c) for e, c in b.items()} for k, b in self._window_pending.items()
-            }
-            for key, buckets in self._window_withdraw.items():
-                for entry in [e for e in buckets if e[0] + self._retention(key) <= now]:
-                    del buckets[entry]  # its booking has left the window anyway
-            withdrawals = {
-                k: {e: list(c) for e, c in b.items()} for k, b in self._window_withdraw.items() if b
-            }
+            health = self._health_to_push()
+            windows, withdrawals = self._windows_to_push(now)
             window_keys = sorted(
                 set(self._window_base) | set(self._window_pending) | set(self._window_lengths)
             )
             retention = {key: self._retention(key) for key in window_keys}
             self._repush_health = False
-            if self._batch is None and (self._cost_pending or self._spend_pending):
-                self._batch_sequence += 1
-                self._batch = _Batch(self._batch_sequence, self._cost_pending, self._spend_pending)
-                self._cost_pending, self._spend_pending = {}, {}
-            batch = self._batch
+            batch = self._ledger_batch()
             epoch = self._epoch
-            spends = {} if batch is None else batch.spends
-            stale = time.monotonic() - 2 * MIN_WINDOW_RETENTION
-            for key in [k for k, used in self._spend_used.items() if used < stale]:
-                del self._spend_used[key]  # an old budget period: nobody asks any more
-                self._spend_base.pop(key, None)
-            spend_keys = sorted(set(self._spend_used) | set(spends))
+            spend_keys = self._spend_keys(batch)
             deployments = sorted(self._deployments)
             in_flight = {d: self._local.in_flight(d) for d in deployments}
             latency = {d: self._local.seconds_per_page(d) for d in deployments}
-        prefix = self._prefix
-        pipe = self._client.pipeline(transaction=False)
-        # 1. pushes: the ledger first (its reply says whether the store is the one counted on)
-        pipe.eval(scripts.LEDGER, *self._ledger_args(batch, epoch))
-        for deployment_id, (_, record) in health.items():
+        return _Sync(
+            now=now,
+            health=health,
+            windows=windows,
+            withdrawals=withdrawals,
+            window_keys=window_keys,
+            retention=retention,
+            batch=batch,
+            epoch=epoch,
+            spend_keys=spend_keys,
+            deployments=deployments,
+            in_flight=in_flight,
+            latency=latency,
+        )
+
+    def _health_to_push(self) -> dict[str, tuple[int, HealthRecord | None]]:
+        """The health records to push (under the lock): the changed ones, and every live one
+        after an outage."""
+        health = dict(self._health_pending)
+        if self._degraded or self._repush_health:
+            # Back from an outage (Redis may have restarted empty): push every live record.
+            for deployment_id in self._deployments:
+                record = self._local.health_record(deployment_id)
+                if record is not None and deployment_id not in health:
+                    self._sequence += 1
+                    health[deployment_id] = self._health_pending[deployment_id] = (
+                        self._sequence,
+                        record,
+                    )
+        return health
+
+    def _windows_to_push(self, now: float) -> tuple[_WindowPushes, _WindowPushes]:
+        """(the window bookings to push, the withdrawals to push), under the lock; each entry
+        sealed under a token of its own, so that a push whose reply is lost is sent again the
+        same and counted once."""
+        # Seal what may still grow under a token of its own: a sync whose reply is lost
+        # pushes the same entries, with the same tokens, next time (counted once).
+        for buckets in self._window_pending.values():
+            for second, token in [entry for entry in buckets if not entry[1]]:
+                buckets[(second, uuid.uuid4().hex[:16])] = buckets.pop((second, token))
+        windows = {k: {e: list(c) for e, c in b.items()} for k, b in self._window_pending.items()}
+        for key, buckets in self._window_withdraw.items():
+            for entry in [e for e in buckets if e[0] + self._retention(key) <= now]:
+                del buckets[entry]  # its booking has left the window anyway
+        withdrawals = {
+            k: {e: list(c) for e, c in b.items()} for k, b in self._window_withdraw.items() if b
+        }
+        return windows, withdrawals
+
+    def _ledger_batch(self) -> _Batch | None:
+        """The ledger batch to push (under the lock): the one not yet answered, else the
+        increments pending now, frozen as the next batch."""
+        if self._batch is None and (self._cost_pending or self._spend_pending):
+            self._batch_sequence += 1
+            self._batch = _Batch(self._batch_sequence, self._cost_pending, self._spend_pending)
+            self._cost_pending, self._spend_pending = {}, {}
+        return self._batch
+
+    def _spend_keys(self, batch: _Batch | None) -> list[str]:
+        """The budget spends to read (under the lock): those asked for lately and those pushed;
+        a period nobody asked for in a while is forgotten."""
+        spends = {} if batch is None else batch.spends
+        stale = time.monotonic() - 2 * MIN_WINDOW_RETENTION
+        for key in [k for k, used in self._spend_used.items() if used < stale]:
+            del self._spend_used[key]  # an old budget period: nobody asks any more
+            self._spend_base.pop(key, None)
+        return sorted(set(self._spend_used) | set(spends))
+
+    def _push_health(self, pipe: Pipeline, sync: _Sync) -> None:
+        """Each health record to push, kept while it matters (a cooldown outlives its TTL)."""
+        now = sync.now
+        for deployment_id, (_, record) in sync.health.items():
             payload = _health_payload(record)
             if payload is None:
                 continue  # not representable (non-finite): never pushed, never breaks a sync
@@ -750,95 +803,94 @@ class RedisState:
             pipe.eval(
                 scripts.HEALTH,
                 1,
-                prefix + "health:" + deployment_id,
+                self._prefix + "health:" + deployment_id,
                 payload,
                 repr(now),
                 int(ttl * 1000),
             )
-        for mode, entries in (("book", windows), ("withdraw", withdrawals)):
+
+    def _push_windows(self, pipe: Pipeline, sync: _Sync) -> None:
+        """Each window booking and withdrawal to push, under its token."""
+        for mode, entries in (("book", sync.windows), ("withdraw", sync.withdrawals)):
             for key, buckets in entries.items():
                 for (second, token), (requests, pages) in buckets.items():
                     pipe.eval(
                         scripts.WINDOW,
                         1,
-                        prefix + "window:" + key,
+                        self._prefix + "window:" + key,
                         *self._window_args(
-                            second, requests, pages, None, None, now, retention[key], token, mode
+                            second,
+                            requests,
+                            pages,
+                            None,
+                            None,
+                            sync.now,
+                            sync.retention[key],
+                            token,
+                            mode,
                         ),
                     )
-        pushes = len(pipe)
-        # 2. reads (after the pushes, in the same round trip: they include them)
-        pipe.eval(  # how many processes share this name: the share of a quota while degraded
-            scripts.PUBLISH,
-            1,
-            prefix + "processes",
-            self._process,
-            "1",
-            now_ms,
-            now_ms + lease_ms,
-            lease_ms * 2,
-        )
-        for deployment_id in deployments:
-            count = in_flight[deployment_id]
+
+    def _publish_load(self, pipe: Pipeline, sync: _Sync) -> None:
+        """This process's leases (its presence, in-flight counts, latency estimates), each
+        answered with the other live processes' values."""
+        prefix = self._prefix
+        now_ms = int(sync.now * 1000)
+        lease_ms = int(self.lease_seconds * 1000)
+        lease = (now_ms, now_ms + lease_ms, lease_ms * 2)
+        # How many processes share this name: the share of a quota while degraded.
+        pipe.eval(scripts.PUBLISH, 1, prefix + "processes", self._process, "1", *lease)
+        for deployment_id in sync.deployments:
+            count = sync.in_flight[deployment_id]
             pipe.eval(
                 scripts.PUBLISH,
                 1,
                 prefix + "inflight:" + deployment_id,
                 self._process,
                 str(count) if count else "",
-                now_ms,
-                now_ms + lease_ms,
-                lease_ms * 2,
+                *lease,
             )
-            estimate = latency[deployment_id]
+            estimate = sync.latency[deployment_id]
             pipe.eval(
                 scripts.PUBLISH,
                 1,
                 prefix + "latency:" + deployment_id,
                 self._process,
                 "" if estimate is None else repr(estimate),
-                now_ms,
-                now_ms + lease_ms,
-                lease_ms * 2,
+                *lease,
             )
-        for deployment_id in deployments:
+
+    def _ask_shared_state(self, pipe: Pipeline, sync: _Sync) -> None:
+        """The reads of the shared state: health, windows, costs and spends."""
+        prefix = self._prefix
+        for deployment_id in sync.deployments:
             pipe.get(prefix + "health:" + deployment_id)
-        for key in window_keys:
+        for key in sync.window_keys:
             pipe.eval(
                 scripts.WINDOW,
                 1,
                 prefix + "window:" + key,
-                *self._window_args(0, 0, 0, None, None, now, retention[key]),
+                *self._window_args(0, 0, 0, None, None, sync.now, sync.retention[key]),
             )
         pipe.hgetall(prefix + "costs")
-        for key in spend_keys:
+        for key in sync.spend_keys:
             pipe.hmget(prefix + "spend:" + key, "usd_d", "usd_p")
-        replies = await pipe.execute()
-        ledger_status, store_epoch = int(replies[0][0]), _text(replies[0][1])
-        reads = iter(replies[pushes:])
-        processes = 1 + len(next(reads))
-        others_in_flight: dict[str, int] = {}
-        others_latency: dict[str, list[float]] = {}
-        for deployment_id in deployments:
-            others_in_flight[deployment_id] = sum(int(v) for v in next(reads))
-            others_latency[deployment_id] = [float(v) for v in next(reads)]
-        health_read = {deployment_id: next(reads) for deployment_id in deployments}
-        window_read = {key: _parse_window(next(reads))[1] for key in window_keys}
-        cost_read = _parse_costs(next(reads))
-        spend_read = {key: _join_usd(*next(reads)) for key in spend_keys}
+
+    def _apply_reads(self, sync: _Sync, reads: _Reads, ledger_status: int, epoch: str) -> None:
+        """The local copy takes what was read; what was pushed leaves the pending writes."""
         with self._lock:
-            self._processes = processes
-            self._others_in_flight = others_in_flight
-            self._others_latency = others_latency
-            for deployment_id, (sequence, _) in health.items():
+            self._processes = reads.processes
+            self._others_in_flight = reads.others_in_flight
+            self._others_latency = reads.others_latency
+            for deployment_id, (sequence, _) in sync.health.items():
                 if self._health_pending.get(deployment_id, (None,))[0] == sequence:
                     del self._health_pending[deployment_id]
-            for deployment_id, stored in health_read.items():
+            for deployment_id, stored in reads.health.items():
                 if deployment_id not in self._health_pending:
                     self._local.set_health_record(deployment_id, _parse_health(stored))
             for pushed, table in (
-                (windows, self._window_pending),
-                (withdrawals, self._window_withdraw),
+                (sync.windows, self._window_pending),
+                (sync.withdrawals, self._window_withdraw),
             ):
                 for key, buckets in pushed.items():
                     remaining = table.get(key, {})
@@ -846,10 +898,60 @@ class RedisState:
                         remaining.pop(entry, None)  # sealed: never grown after it was read
                     if not remaining:
                         table.pop(key, None)
-            self._window_base.update(window_read)
-            self._settle_ledger(batch, ledger_status, store_epoch)
-            self._cost_base = cost_read
-            self._spend_base.update(spend_read)
+            self._window_base.update(reads.windows)
+            self._settle_ledger(sync.batch, ledger_status, epoch)
+            self._cost_base = reads.costs
+            self._spend_base.update(reads.spends)
+
+
+# A window's pending bookings or withdrawals: key -> (second, token) -> [requests, pages].
+_WindowPushes = dict[str, dict[tuple[int, str], list[int]]]
+
+
+@dataclass
+class _Sync:
+    """What one sync pushes and reads, taken from the pending writes under the lock."""
+
+    now: float
+    health: dict[str, tuple[int, HealthRecord | None]]  # id -> (its change's number, record)
+    windows: _WindowPushes
+    withdrawals: _WindowPushes
+    window_keys: list[str]  # every window read back
+    retention: dict[str, float]  # seconds each window keeps
+    batch: _Batch | None  # the ledger batch pushed (None: the epoch is only checked)
+    epoch: str
+    spend_keys: list[str]
+    deployments: list[str]
+    in_flight: dict[str, int]  # this process's, published
+    latency: dict[str, float | None]  # this process's estimates, published
+
+
+@dataclass
+class _Reads:
+    """What one sync read back, parsed."""
+
+    processes: int
+    others_in_flight: dict[str, int]
+    others_latency: dict[str, list[float]]
+    health: dict[str, Any]  # as stored: parsed when applied
+    windows: dict[str, dict[int, list[int]]]
+    costs: dict[str, CostTotals]
+    spends: dict[str, Decimal]
+
+
+def _read_replies(reads: Iterator[Any], sync: _Sync) -> _Reads:
+    """The replies of the reads, in the order `_publish_load` and `_ask_shared_state` asked."""
+    processes = 1 + len(next(reads))
+    others_in_flight: dict[str, int] = {}
+    others_latency: dict[str, list[float]] = {}
+    for deployment_id in sync.deployments:
+        others_in_flight[deployment_id] = sum(int(v) for v in next(reads))
+        others_latency[deployment_id] = [float(v) for v in next(reads)]
+    health = {deployment_id: next(reads) for deployment_id in sync.deployments}
+    windows = {key: _parse_window(next(reads))[1] for key in sync.window_keys}
+    costs = _parse_costs(next(reads))
+    spends = {key: _join_usd(*next(reads)) for key in sync.spend_keys}
+    return _Reads(processes, others_in_flight, others_latency, health, windows, costs, spends)
 
 
 def _text(value: Any) -> str:
