@@ -47,7 +47,7 @@ from router.errors import (
 )
 from router.request_body import encode_body
 from router.transport import MAX_RESPONSE_BYTES
-from router.types import OCRRequest, OCRResponse, document_url_of
+from router.types import FileChunk, OCRRequest, OCRResponse, document_url_of
 
 TokenCallable = Callable[[], "str | Awaitable[str]"]
 # Tokens last about an hour, so four cover any request still in flight across a refresh.
@@ -318,13 +318,23 @@ class Provider(ABC):
                 provider=self.name,
             ) from None
 
-    def map_error(self, response: httpx.Response, content: bytes | None = None) -> OCRRouterError:
+    def map_error(
+        self,
+        response: httpx.Response,
+        content: bytes | None = None,
+        *,
+        request: OCRRequest | None = None,
+    ) -> OCRRouterError:
+        """The typed error of a non-2xx answer to `request` (its document decides what a 404
+        means: about a `file_id`, the request's; else the deployment's model or endpoint)."""
+        document = request.document if request is not None else None
         return error_from_response(
             response.status_code,
             response.headers,
             response.content if content is None else content,
             provider=self.name,
             secrets=self.secrets(),
+            file_id=document.file_id if isinstance(document, FileChunk) else None,
         )
 
     async def send(
@@ -363,5 +373,5 @@ class Provider(ABC):
                 f"the answer's body could not be decoded ({reason})", provider=self.name
             ) from None
         if response.status_code >= 300:
-            raise self.map_error(response, content)
+            raise self.map_error(response, content, request=request)
         return self.parse_response(response, content)

@@ -4,17 +4,32 @@ The reference dialect: the request body is Mistral's schema unchanged, remote UR
 `file_id`s are passed through (Mistral fetches them itself), and the key is a Bearer token.
 Settings are resolved when the provider is built, so a missing key fails when the configuration
 loads, not on the first request.
+
+A `file_id` that answers 404 is the request's `FileIdNotFoundError` (router/errors.py), which
+cools nothing and goes to no other deployment. Because a file may answer 404 for a moment just
+after its upload (a field report), that 404 is retried on the same deployment after
+`FILE_ID_RETRY_DELAYS` (0.5 s, then 1 s): the usual upload-then-OCR flow gets its answer instead
+of an error, and a wrong id costs at most two more calls (a 404 is not billed) and 1.5 s more.
+The retries stay inside the call's `timeout`: one that would not fit is not made, so the caller
+gets the file's 404, never a timeout that would cool the deployment.
 """
 
 from __future__ import annotations
+
+import time
 
 import httpx
 from pydantic import SecretStr
 
 from providers.base import Provider, ProviderSettings
+from router.errors import FileIdNotFoundError
+from router.retry import backoff_sleep
+from router.types import OCRRequest, OCRResponse
 
 DEFAULT_API_BASE = "https://api.mistral.ai/v1"
 API_KEY_ENV = "MISTRAL_API_KEY"
+# The waits before asking again about a `file_id` that answered 404 (see the module docstring).
+FILE_ID_RETRY_DELAYS = (0.5, 1.0)
 
 
 def mistral_ocr_url(api_base: str | None) -> str:
@@ -41,5 +56,34 @@ class MistralProvider(Provider):
     async def auth_headers(self, client: httpx.AsyncClient) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key.get_secret_value()}"}
 
+    async def send(
+        self, request: OCRRequest, client: httpx.AsyncClient, *, timeout: float | None = None
+    ) -> OCRResponse:
+        """One call; a `file_id` that answers 404 is asked about again, briefly (see above)."""
+        limit = timeout if timeout is not None else self.settings.timeout
+        started = time.monotonic()
 
-__all__ = ["API_KEY_ENV", "DEFAULT_API_BASE", "MistralProvider", "mistral_ocr_url"]
+        def left() -> float | None:
+            return None if limit is None else limit - (time.monotonic() - started)
+
+        for delay in FILE_ID_RETRY_DELAYS:
+            attempt_started = time.monotonic()
+            try:
+                return await super().send(request, client, timeout=left())
+            except FileIdNotFoundError:
+                remaining = left()
+                # Room for the wait and for another call as long as this one took, twice over.
+                needed = delay + 2 * (time.monotonic() - attempt_started)
+                if remaining is not None and remaining <= needed:
+                    raise
+            await backoff_sleep(delay)
+        return await super().send(request, client, timeout=left())
+
+
+__all__ = [
+    "API_KEY_ENV",
+    "DEFAULT_API_BASE",
+    "FILE_ID_RETRY_DELAYS",
+    "MistralProvider",
+    "mistral_ocr_url",
+]

@@ -207,6 +207,19 @@ class DocumentTooLargeError(BadRequestError):
     status_code = 413
 
 
+class FileIdNotFoundError(BadRequestError):
+    """404 to a `file_id` document: the host does not know that file (a wrong or deleted id, or
+    one uploaded a moment ago and not visible yet). The request's error, not the deployment's:
+    nothing is cooled and no other deployment is tried, since each would answer the same.
+    `file_id` names the file."""
+
+    status_code = 404
+
+    def __init__(self, message: str, *, file_id: str, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.file_id = file_id
+
+
 class AuthenticationError(OCRRouterError):
     """401: this deployment's credentials are wrong."""
 
@@ -407,6 +420,35 @@ def scrub(text: str, secrets: Iterable[str | None]) -> str:
     return text
 
 
+# A 404 that names the deployment's model or route, not the request's file: Mistral's answer to a
+# model it does not serve ("Invalid model: ...", type invalid_model; "The model ... does not exist",
+# model_not_found) and FastAPI's bare `{"detail": "Not Found"}` to a path it has no route for.
+_DEPLOYMENT_NOT_FOUND = re.compile(r"\bmodel\b|invalid_model|model_not_found", re.IGNORECASE)
+_ROUTE_NOT_FOUND = "Not Found"
+
+
+def _file_not_found(status: int, body: bytes | str | None, message: str) -> bool:
+    """Whether a 404 to a request whose document is a `file_id` is about that file.
+
+    Mistral's exact body for an unknown `file_id` is not published (the `mistralai` 3.7.0 SDK
+    maps every 404 to a generic error), so this decides by "the document is a file_id AND the
+    answer is 404", unless the body positively names the model or the route: a retired model's
+    404 and a wrong `api_base` stay the deployment's and still cool it."""
+    if status != 404 or _DEPLOYMENT_NOT_FOUND.search(message):
+        return False
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+    try:
+        data: Any = json.loads(text)
+    except ValueError:
+        return True
+    if isinstance(data, dict):
+        if data.get("detail") == _ROUTE_NOT_FOUND:
+            return False
+        if _DEPLOYMENT_NOT_FOUND.search(f"{data.get('type')} {data.get('code')}"):
+            return False
+    return True
+
+
 def error_from_response(
     status: int,
     headers: Mapping[str, str],
@@ -415,14 +457,28 @@ def error_from_response(
     provider: str | None = None,
     deployment_id: str | None = None,
     secrets: Iterable[str | None] = (),
+    file_id: str | None = None,
 ) -> OCRRouterError:
-    """The typed error for a provider's non-2xx answer."""
+    """The typed error for a provider's non-2xx answer; `file_id` is the request's document when
+    it is one (a 404 about it is the request's `FileIdNotFoundError`)."""
     secrets = tuple(secrets)
     if body:
         # Scrubbed before the message is cut to length: a key cut in half is not found after.
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         body = scrub(text, secrets)
     message, upstream_request_id = describe_error_body(body)
+    if file_id is not None and _file_not_found(status, body, message):
+        said = scrub(message, secrets)
+        named = said if file_id in said else f"{said} (file_id {file_id})"
+        return FileIdNotFoundError(
+            f"404 {named}: the file is not found; check the file_id and that it was uploaded "
+            "with this deployment's key. A file uploaded a moment ago may not be visible yet: "
+            "retry after a moment",
+            file_id=file_id,
+            provider=provider,
+            deployment_id=deployment_id,
+            upstream_request_id=upstream_request_id,
+        )
     error_class = error_class_for_status(status)
     return error_class(
         f"{status} {scrub(message, secrets)}",
@@ -443,6 +499,7 @@ __all__ = [
     "Cooldown",
     "DocumentFetchError",
     "DocumentTooLargeError",
+    "FileIdNotFoundError",
     "InvalidRequestError",
     "InvalidResponseError",
     "MissingExtraError",

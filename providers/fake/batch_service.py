@@ -17,6 +17,10 @@ Each line's body is judged and answered exactly as `POST /v1/ocr` would answer i
 the 422 that call would get). Faults: the fault plan applies to every HTTP call as to `/v1/ocr`;
 `line_faults` fails given custom ids with a status; `job_outcome` ends a job FAILED (nothing done)
 or TIMEOUT_EXCEEDED (half its lines done); an unknown file or job is 404.
+
+The same store serves OCR's `file_id` documents (`FakeProvider` asks `visible_to_ocr`): a file
+never uploaded answers 404, as the host does, and `new_file_404s` makes each newly uploaded file
+answer 404 to its first N OCR calls (a field report: a file just uploaded may 404 for a moment).
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class _File:
     content: bytes
     sample_type: str
     created_at: int = field(default_factory=lambda: int(time.time()))
+    ocr_404s_left: int = 0  # OCR calls still to answer 404 (`new_file_404s`)
 
     def schema(self) -> dict[str, Any]:
         lines = self.content.count(b"\n") + (0 if self.content.endswith(b"\n") else 1)
@@ -125,6 +130,7 @@ class FakeBatchService:
         lines_per_poll: int | None = None,
         line_faults: Mapping[str, int] | None = None,
         job_outcome: str | None = None,
+        new_file_404s: int = 0,
     ) -> None:
         if job_outcome not in (None, "FAILED", "TIMEOUT_EXCEEDED"):
             raise ValueError("job_outcome is None, 'FAILED' or 'TIMEOUT_EXCEEDED'")
@@ -132,6 +138,9 @@ class FakeBatchService:
         self.lines_per_poll = lines_per_poll  # None: every line on the first look while running
         self.line_faults = dict(line_faults or {})
         self.job_outcome = job_outcome
+        if new_file_404s < 0:
+            raise ValueError("new_file_404s must be >= 0")
+        self.new_file_404s = new_file_404s  # settable: applies to files uploaded from then on
         self.files: dict[str, _File] = {}
         self.jobs: dict[str, _Job] = {}
         self._lock = threading.Lock()
@@ -164,6 +173,42 @@ class FakeBatchService:
 
     # -- files ------------------------------------------------------------------------------
 
+    def add_file(
+        self,
+        content: bytes,
+        *,
+        filename: str = "document.pdf",
+        purpose: str = "ocr",
+        file_id: str | None = None,
+    ) -> str:
+        """Store a file as `POST /v1/files` would (for tests that need a known `file_id`)."""
+        with self._lock:
+            return self._store(file_id or str(uuid.uuid4()), filename, purpose, content)
+
+    def visible_to_ocr(self, file_id: str) -> bool:
+        """Whether an OCR call may read this file now; counts the call against
+        `new_file_404s`. Called with the fake's lock held (an OCR call, or a batch line while
+        this service's own lock is held, so it takes no lock itself)."""
+        stored = self.files.get(file_id)
+        if stored is None:
+            return False
+        if stored.ocr_404s_left > 0:
+            stored.ocr_404s_left -= 1
+            return False
+        return True
+
+    def _store(self, file_id: str, filename: str, purpose: str, content: bytes) -> str:
+        stored = _File(
+            id=file_id,
+            filename=filename,
+            purpose=purpose,
+            content=content,
+            sample_type="batch_request" if purpose == "batch" else "instruct",
+            ocr_404s_left=self.new_file_404s,
+        )
+        self.files[stored.id] = stored
+        return stored.id
+
     def _upload(self, headers: Mapping[str, str], body: bytes) -> Reply:
         content_type = headers.get("content-type", "")
         if not content_type.startswith("multipart/form-data"):
@@ -185,15 +230,8 @@ class FakeBatchService:
         if purpose not in ("fine-tune", "batch", "ocr", "agentic_safety"):
             return self._invalid(["body", "purpose"], f"Input should be 'batch', ... ({purpose})")
         filename, content = fields["file"]
-        stored = _File(
-            id=str(uuid.uuid4()),
-            filename=filename or "upload",
-            purpose=purpose,
-            content=content,
-            sample_type="batch_request" if purpose == "batch" else "instruct",
-        )
-        self.files[stored.id] = stored
-        return Reply.json(200, stored.schema())
+        file_id = self._store(str(uuid.uuid4()), filename or "upload", purpose, content)
+        return Reply.json(200, self.files[file_id].schema())
 
     def _list_files(self) -> Reply:
         data = [stored.schema() for stored in self.files.values()]

@@ -117,6 +117,12 @@ class Dialect:
         """A body that fails validation (unknown field, wrong type, missing field)."""
         return self.error(self.validation_status, flatten_detail(detail), detail=detail)
 
+    def file_not_found(self, file_id: str) -> Reply:
+        """The answer to a `file_id` the Files API does not know (never uploaded, deleted, or
+        not visible yet). Unverified: Mistral publishes no body for it; this is its error
+        envelope with the wording its Files API answers for an unknown file."""
+        return self.error(404, f"File {file_id} not found")
+
     def unreadable_json(self) -> Reply:
         return self.error(400, "the request body is not valid JSON")
 

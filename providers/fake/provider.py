@@ -12,8 +12,9 @@ Order of checks for each request, as the real services do it:
 4. only for ok and `slow:` faults, the body: JSON, fields (Mistral's 422; the fields the body's
    model lacks in `router.capabilities` as `extra_forbidden`), the model's retirement (a model
    retired by the fake's `today` answers the host's 404, as a deleted deployment does; checked
-   once the body is well formed), documents (Azure and Vertex refuse
-   remote URLs and `file_id`), the model's limits (pages per request, document or body bytes),
+   once the body is well formed), documents (Azure and Vertex refuse remote URLs and `file_id`;
+   Mistral answers 404 to a `file_id` its Files API does not know, or not yet:
+   `fake.batch.new_file_404s`), the model's limits (pages per request, document or body bytes),
    pages (asking only for pages past the end is refused); a 200 is then dressed as the host sends
    it (Azure: `pages_processed_annotation`, `content_filter_results`);
 5. the latency (accepted credentials only), then the answer.
@@ -118,8 +119,10 @@ class FakeProvider:
     Counters: `request_count` counts every request received; `outcomes` counts them by what the
     fake did: "ok", "slow", a status ("500", "429" for every 429 form), "timeout", "reset",
     "truncated", "garbage", "null", "empty", or, for requests refused before or after the fault,
-    "not_found" (unknown route), "unauthorized" (credential), "invalid" (body refused) and
-    "retired" (the body's model is retired by `today`: the host's 404).
+    "not_found" (unknown route), "unauthorized" (credential), "invalid" (body refused),
+    "retired" (the body's model is retired by `today`: the host's 404) and "file_not_found"
+    (a `file_id` the fake's Files API does not know, or not yet: a 404). Give the fake a file
+    with `fake.add_file(content)` (or upload it to `/v1/files`, as a client does).
     Latency applies to requests that pass the credential check, never to 404/401 answers.
     """
 
@@ -250,6 +253,15 @@ class FakeProvider:
             await asyncio.sleep(answer.delay_s)
         return answer
 
+    def add_file(
+        self, content: bytes, *, filename: str = "document.pdf", file_id: str | None = None
+    ) -> str:
+        """Store a file in this Mistral fake's Files API (as `POST /v1/files` with
+        `purpose=ocr` does) and return its `file_id`, for OCR calls on it."""
+        if self.batch is None:
+            raise ValueError(f"{self.provider} has no Files API: file_id is Mistral's")
+        return self.batch.add_file(content, filename=filename, file_id=file_id)
+
     def current_date(self) -> datetime.date:
         """Today as this fake sees it (`today`; the real UTC date by default)."""
         today = self.today
@@ -349,6 +361,10 @@ class FakeProvider:
             )
             assert refusal is not None
             return refusal, "invalid"
+        if isinstance(request.document, FileChunk) and not (
+            self.batch is not None and self.batch.visible_to_ocr(request.document.file_id)
+        ):
+            return dialect.file_not_found(request.document.file_id), "file_not_found"
         url = document_url_of(request.document)
         if dialect.requires_data_uri and (url is None or not url.startswith("data:")):
             return dialect.error(400, "documents must be base64 data URIs"), "invalid"

@@ -28,6 +28,7 @@ from router.errors import (
     BadRequestError,
     ConfigError,
     DocumentTooLargeError,
+    FileIdNotFoundError,
     InvalidRequestError,
     NotFoundError,
     OCRRouterError,
@@ -154,6 +155,11 @@ def from_router_error(error: OCRRouterError) -> ProxyError:
             "rate_limited",
             code="rate_limited",
             headers=retry_after_header(error.retry_after),
+        )
+    if isinstance(error, FileIdNotFoundError):
+        # The client's file_id, not the proxy's deployments: a 404 the client can act on.
+        return ProxyError(
+            404, message, "invalid_request_error", "document.file_id", "file_not_found"
         )
     if isinstance(error, (AuthenticationError, PermissionDeniedError, NotFoundError, ConfigError)):
         # Every deployment tried refused *the router's* credentials or endpoint: an operator's

@@ -41,7 +41,8 @@ def spellings(name: str, field: FieldInfo) -> set[str]:
 ROUTER_SURFACE = {
     # errors
     "APIConnectionError", "AuthenticationError", "BadRequestError", "ConfigError", "Cooldown",
-    "DocumentFetchError", "DocumentTooLargeError", "InvalidRequestError", "InvalidResponseError",
+    "DocumentFetchError", "DocumentTooLargeError", "FileIdNotFoundError", "InvalidRequestError",
+    "InvalidResponseError",
     "NotFoundError", "NoDeploymentAvailableError", "OCRRouterError", "PermissionDeniedError",
     "RateLimitError", "RequestTimeoutError", "RouterClosedError", "ServerError", "TransientError",
     "UnknownModelError", "UnprocessableEntityError", "UnsafeDocumentURLError",

@@ -21,9 +21,17 @@ async def test_azure_and_vertex_refuse_a_file_id(send: Send, provider: str) -> N
     assert "file_id" in response.text
 
 
-async def test_mistral_takes_a_file_id(send: Send) -> None:
-    response = await send(FakeProvider("mistral"), {"model": "mistral-ocr-2512", "document": FILE})
+async def test_mistral_takes_a_file_id_its_files_api_holds_and_404s_one_it_does_not(
+    send: Send,
+) -> None:
+    fake = FakeProvider("mistral")
+    unknown = await send(fake, {"model": "mistral-ocr-2512", "document": FILE})
+    assert unknown.status_code == 404
+    assert unknown.json()["message"] == f"File {FILE['file_id']} not found"
+    fake.add_file(b"%PDF-1.4 ...", file_id=FILE["file_id"])
+    response = await send(fake, {"model": "mistral-ocr-2512", "document": FILE})
     assert response.status_code == 200
+    assert fake.outcomes == {"file_not_found": 1, "ok": 1}
 
 
 async def test_azure_refuses_more_than_30_pages_in_its_envelope(send: Send) -> None:

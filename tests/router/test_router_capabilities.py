@@ -73,6 +73,7 @@ async def test_a_45_page_request_within_a_hosts_limit_by_pages_goes_anywhere() -
 
 async def test_a_file_id_goes_to_mistral_and_newer_fields_to_a_model_that_takes_them() -> None:
     fakes, entries, transport = mixed(model="azure_ai/mistral-document-ai-2512")
+    fakes["mistral"].add_file(make_pdf(1), file_id=FILE_ID)  # uploaded to Mistral's Files API
     async with Router(entries, transport=transport, num_retries=0, seed=5) as router:
         for _ in range(4):
             by_file = await router.aocr("ocr", {"type": "file", "file_id": FILE_ID})

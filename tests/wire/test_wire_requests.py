@@ -128,6 +128,8 @@ async def call_provider(
 ) -> tuple[FakeProvider, OCRResponse]:
     """One real call through the provider to a fresh fake of its dialect."""
     fake = FakeProvider(target.provider, api_key=KEY)
+    if fake.batch is not None and isinstance(document, dict) and "file_id" in document:
+        fake.add_file(make_pdf(1), file_id=document["file_id"])  # Mistral OCRs files it holds
     url = await fake_server(fake)
     provider = create_provider(f"{target.provider}/{target.model}", **target.settings(url))
     async with httpx.AsyncClient() as client:
