@@ -148,3 +148,26 @@ def test_a_job_for_a_retired_model_fails_each_line_with_the_hosts_404(
         "bad": 422,
     }
     assert errors["doc-0"]["body"]["message"] == "Invalid model: mistral-ocr-2505"
+
+
+def test_ocr_of_a_file_id_answers_404_until_the_files_api_holds_it(
+    served: tuple[FakeProvider, Mistral],
+) -> None:
+    fake, client = served
+    assert fake.batch is not None
+    never_uploaded = {"type": "file", "file_id": "0f8fad5b-d9cb-469f-a165-70867728950e"}
+    with pytest.raises(SDKError) as unknown:
+        client.ocr.process(model="mistral-ocr-latest", document=never_uploaded)  # type: ignore[arg-type]
+    assert unknown.value.status_code == 404
+    fake.batch.new_file_404s = 1  # a file just uploaded 404s for a moment (field report)
+    uploaded = client.files.upload(
+        file={"file_name": "letter.pdf", "content": make_pdf(3)}, purpose="ocr"
+    )
+    document = {"type": "file", "file_id": uploaded.id}
+    with pytest.raises(SDKError) as not_yet:
+        client.ocr.process(model="mistral-ocr-latest", document=document)  # type: ignore[arg-type]
+    assert not_yet.value.status_code == 404
+    response = client.ocr.process(model="mistral-ocr-latest", document=document)  # type: ignore[arg-type]
+    assert response.pages
+    ocr_outcomes = [r.outcome for r in fake.requests if r.path == "/v1/ocr"]
+    assert ocr_outcomes == ["file_not_found", "file_not_found", "ok"]

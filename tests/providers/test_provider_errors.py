@@ -9,15 +9,17 @@ from typing import Any
 
 import httpx
 import pytest
-from provider_helpers import Recorder, mock_client
+from provider_helpers import OCR_OK, Recorder, mock_client
 
 from providers import create_provider
 from providers.base import Provider
+from providers.mistral import FILE_ID_RETRY_DELAYS
 from router.errors import (
     APIConnectionError,
     AuthenticationError,
     BadRequestError,
     Cooldown,
+    FileIdNotFoundError,
     InvalidResponseError,
     NotFoundError,
     OCRRouterError,
@@ -27,6 +29,7 @@ from router.errors import (
     ServerError,
     UnprocessableEntityError,
 )
+from router.retry import instant_backoff, worth_retrying
 from router.types import OCRRequest
 
 PDF_URI = "data:application/pdf;base64,JVBERi0xLjQKJSVFT0YK"
@@ -287,3 +290,110 @@ async def test_a_body_that_fails_to_decompress_is_a_retryable_invalid_response(
     assert isinstance(error, InvalidResponseError)
     assert error.retryable is True
     assert error.provider == make().name
+
+
+# --- a 404 about a file_id (WIRE.md: "a 404 on a `file_id` is the request's") ----------------
+
+FILE_ID = "3f2b1c9e-8a7d-4e6f-9b0a-1c2d3e4f5a6b"
+FILE_404_BODIES = [
+    pytest.param(
+        {"object": "error", "message": f"File {FILE_ID} not found", "type": "not_found"},
+        id="the-fakes-mistral-envelope",
+    ),
+    pytest.param({"object": "error", "message": "Not found", "code": None}, id="terse-envelope"),
+    pytest.param({"detail": f"No file with id {FILE_ID}"}, id="fastapi-detail"),
+    pytest.param("not found", id="plain-text"),
+    pytest.param(None, id="empty"),
+]
+DEPLOYMENT_404_BODIES = [
+    pytest.param(
+        {"object": "error", "message": "Invalid model: mistral-ocr-2505", "type": "invalid_model"},
+        id="retired-model",
+    ),
+    pytest.param(
+        {
+            "object": "error",
+            "message": "The model `mistral-ocr-2411` does not exist for router `ocr`.",
+            "type": "model_not_found",
+            "code": "3040",
+        },
+        id="unknown-model",
+    ),
+    pytest.param({"detail": "Not Found"}, id="no-such-route"),
+]
+
+
+def answer_with(status: int, body: Any) -> httpx.Response:
+    if body is None:
+        return httpx.Response(status)
+    if isinstance(body, str):
+        return httpx.Response(status, text=body)
+    return httpx.Response(status, json=body)
+
+
+async def file_failure(status: int, body: Any, *, calls: list[int] | None = None) -> OCRRouterError:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if calls is not None:
+            calls.append(1)
+        return answer_with(status, body)
+
+    async with mock_client(Recorder(answer)) as client:
+        with pytest.raises(OCRRouterError) as caught:
+            await mistral().send(OCRRequest.build({"type": "file", "file_id": FILE_ID}), client)
+    return caught.value
+
+
+@pytest.mark.parametrize("body", FILE_404_BODIES)
+async def test_a_404_to_a_file_id_is_the_requests_error_and_cools_nothing(body: Any) -> None:
+    with instant_backoff():
+        error = await file_failure(404, body)
+    assert type(error) is FileIdNotFoundError
+    assert isinstance(error, BadRequestError) and not isinstance(error, NotFoundError)
+    assert (error.status_code, error.retryable, error.cooldown) == (404, False, Cooldown.NONE)
+    assert error.file_id == FILE_ID and FILE_ID in error.message
+    assert "not found" in error.message and "retry after a moment" in error.message
+    assert not worth_retrying(error)  # no other deployment is tried: each would answer the same
+
+
+@pytest.mark.parametrize("body", DEPLOYMENT_404_BODIES)
+async def test_a_404_to_a_file_id_naming_the_model_or_route_is_the_deployments(body: Any) -> None:
+    calls: list[int] = []
+    error = await file_failure(404, body, calls=calls)
+    assert type(error) is NotFoundError and error.cooldown is Cooldown.LONG
+    assert calls == [1]  # the deployment's 404 is not asked again
+
+
+async def test_a_404_without_a_file_id_is_the_deployments_whatever_the_body() -> None:
+    body = {"object": "error", "message": f"File {FILE_ID} not found", "type": "not_found"}
+    error = await failure_of(mistral(), answer_with(404, body))
+    assert type(error) is NotFoundError and error.cooldown is Cooldown.LONG
+
+
+async def test_other_statuses_to_a_file_id_keep_their_class() -> None:
+    assert type(await file_failure(400, {"message": "bad"})) is BadRequestError
+    with instant_backoff():
+        assert type(await file_failure(503, {"message": "busy"})) is ServerError
+
+
+async def test_a_file_id_404_is_asked_again_after_each_delay_then_raised() -> None:
+    calls: list[int] = []
+    with instant_backoff():
+        error = await file_failure(404, None, calls=calls)
+    assert isinstance(error, FileIdNotFoundError)
+    assert len(calls) == 1 + len(FILE_ID_RETRY_DELAYS)
+
+
+async def test_a_file_id_404_then_the_file_is_served_in_one_call() -> None:
+    answers = iter([answer_with(404, None), httpx.Response(200, json=OCR_OK)])
+    recorder = Recorder(lambda request: next(answers))
+    with instant_backoff():
+        async with mock_client(recorder) as client:
+            request = OCRRequest.build({"type": "file", "file_id": FILE_ID})
+            response = await mistral().send(request, client)
+    assert response.pages and len(recorder.requests) == 2
+
+
+async def test_a_file_id_404_scrubs_the_key_from_its_message() -> None:
+    with instant_backoff():
+        error = await file_failure(404, {"message": "file not found for key mk-1"})
+    assert isinstance(error, FileIdNotFoundError) and "mk-1" not in str(error)

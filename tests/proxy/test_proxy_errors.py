@@ -261,6 +261,35 @@ async def test_deployments_refusing_the_proxys_own_key_is_502_not_401(
     assert body["code"] == "upstream_misconfigured"
 
 
+async def test_a_file_id_the_host_does_not_know_is_404_the_clients_not_502(
+    start_proxy: ProxyStarter,
+) -> None:
+    # Two deployments of one account (one Files API): neither is cooled by the file's 404.
+    first = FakeProvider("mistral", api_key=PROVIDER_KEY)
+    second = FakeProvider("mistral", api_key=PROVIDER_KEY)
+    second.batch = first.batch
+    proxy = await start_proxy({"a": first, "b": second})
+    file_id = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    document = {"type": "file", "file_id": file_id}
+
+    body = assert_envelope(await post(proxy, {"model": "ocr", "document": document}), 404)
+
+    assert (body["type"], body["param"], body["code"]) == (
+        "invalid_request_error",
+        "document.file_id",
+        "file_not_found",
+    )
+    assert file_id in body["message"] and "retry after a moment" in body["message"]
+    assert sorted(fake.request_count for fake in (first, second))[0] == 0  # no failover
+    assert {h.status for h in proxy.router.health().values()} == {"healthy"}
+    first.add_file(make_png(), filename="scan.png", file_id=file_id)
+    async with proxy.client() as client:
+        served = await client.post(
+            "/v1/ocr", json={"model": "ocr", "document": document}, headers=BEARER
+        )
+    assert served.status_code == 200, served.text
+
+
 async def test_no_answer_within_the_deadline_is_504(start_proxy: ProxyStarter) -> None:
     fake = FakeProvider("mistral", api_key=PROVIDER_KEY, faults={"timeout": 1.0}, hang_seconds=1)
     proxy = await start_proxy({"a": fake}, timeout=0.3)
