@@ -18,7 +18,7 @@ the 422 that call would get). Faults: the fault plan applies to every HTTP call 
 `line_faults` fails given custom ids with a status; `job_outcome` ends a job FAILED (nothing done)
 or TIMEOUT_EXCEEDED (half its lines done); an unknown file or job is 404.
 
-The same store serves OCR's `file_id` documents (`FakeProvider` asks `visible_to_ocr`): a file
+The same store serves OCR's `file_id` documents (`FakeProvider` asks `content_for_ocr`): a file
 never uploaded answers 404, as the host does, and `new_file_404s` makes each newly uploaded file
 answer 404 to its first N OCR calls (a field report: a file just uploaded may 404 for a moment).
 """
@@ -185,17 +185,17 @@ class FakeBatchService:
         with self._lock:
             return self._store(file_id or str(uuid.uuid4()), filename, purpose, content)
 
-    def visible_to_ocr(self, file_id: str) -> bool:
-        """Whether an OCR call may read this file now; counts the call against
-        `new_file_404s`. Called with the fake's lock held (an OCR call, or a batch line while
-        this service's own lock is held, so it takes no lock itself)."""
+    def content_for_ocr(self, file_id: str) -> bytes | None:
+        """The file an OCR call may read now, or None (never uploaded, deleted, or still within
+        its `new_file_404s`, which this call counts down). Called with the fake's lock held (an
+        OCR call, or a batch line while this service's own lock is held: it takes no lock)."""
         stored = self.files.get(file_id)
         if stored is None:
-            return False
+            return None
         if stored.ocr_404s_left > 0:
             stored.ocr_404s_left -= 1
-            return False
-        return True
+            return None
+        return stored.content
 
     def _store(self, file_id: str, filename: str, purpose: str, content: bytes) -> str:
         stored = _File(

@@ -52,7 +52,8 @@ from providers.fake.responses import (
     select_pages,
 )
 from router.capabilities import ModelInfo, lookup
-from router.types import FileChunk, OCRRequest, document_url_of
+from router.mime import sniff_mime, to_data_uri
+from router.types import DocumentURLChunk, FileChunk, OCRRequest, document_url_of
 
 if TYPE_CHECKING:
     import httpx
@@ -102,7 +103,8 @@ class FakeProvider:
         seed: seeds the random faults and latencies, so a run is reproducible.
         latency: seconds before each answer: a number, a `(low, high)` uniform range or a callable.
         latency_per_page: seconds more per page answered (OCR time grows with the pages).
-        default_page_count: pages assumed for a remote URL or an uploaded file (never fetched).
+        default_page_count: pages assumed for a remote URL (never fetched), or an uploaded file
+            that is neither a PDF nor an image (an uploaded PDF is read for its pages).
         echo_model: the dated name `mistral-ocr-latest` is answered with.
         hang_seconds: how long a `timeout` fault holds a real connection before dropping it.
         strict_new_fields: azure_ai only: refuse fields newer than the 2505 models with 422
@@ -361,10 +363,15 @@ class FakeProvider:
             )
             assert refusal is not None
             return refusal, "invalid"
-        if isinstance(request.document, FileChunk) and not (
-            self.batch is not None and self.batch.visible_to_ocr(request.document.file_id)
-        ):
-            return dialect.file_not_found(request.document.file_id), "file_not_found"
+        if isinstance(request.document, FileChunk):
+            file_id = request.document.file_id
+            content = None if self.batch is None else self.batch.content_for_ocr(file_id)
+            if content is None:
+                return dialect.file_not_found(file_id), "file_not_found"
+            mime = sniff_mime(content)
+            if mime is not None:  # the host reads the uploaded document: its pages, its size
+                inline = DocumentURLChunk(document_url=to_data_uri(content, mime))
+                request = request.model_copy(update={"document": inline})
         url = document_url_of(request.document)
         if dialect.requires_data_uri and (url is None or not url.startswith("data:")):
             return dialect.error(400, "documents must be base64 data URIs"), "invalid"

@@ -105,8 +105,9 @@ def page_texts(request: OCRRequest) -> tuple[str, ...] | None:
 def document_facts(request: OCRRequest, default_page_count: int) -> tuple[int, int | None]:
     """(page count, size in bytes or None) of the request's document.
 
-    A PDF data URI is counted for real; an image has one page; a remote URL or an uploaded file is
-    not fetched, so it is assumed to have `default_page_count` pages."""
+    A PDF data URI is counted for real; an image has one page; a remote URL is not fetched (nor
+    is an uploaded file the fake could not read as a PDF or an image), so it is assumed to have
+    `default_page_count` pages."""
     url = document_url_of(request.document)
     if url is None or not url.startswith("data:"):
         return default_page_count, None

@@ -28,9 +28,10 @@ async def test_mistral_takes_a_file_id_its_files_api_holds_and_404s_one_it_does_
     unknown = await send(fake, {"model": "mistral-ocr-2512", "document": FILE})
     assert unknown.status_code == 404
     assert unknown.json()["message"] == f"File {FILE['file_id']} not found"
-    fake.add_file(b"%PDF-1.4 ...", file_id=FILE["file_id"])
+    fake.add_file(make_pdf(3), file_id=FILE["file_id"])
     response = await send(fake, {"model": "mistral-ocr-2512", "document": FILE})
     assert response.status_code == 200
+    assert response.json()["usage_info"]["pages_processed"] == 3  # the file's own pages
     assert fake.outcomes == {"file_not_found": 1, "ok": 1}
 
 

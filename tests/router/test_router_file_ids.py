@@ -115,6 +115,7 @@ async def test_a_file_uploaded_to_the_files_api_is_served_by_every_deployment() 
         served_by = set()
         for _ in range(4):
             response = await router.aocr("ocr", file_document(uploaded.id))
+            assert response.usage_info.pages_processed == 2  # the uploaded PDF's pages
             assert response.call_info is not None
             served_by.add(response.call_info.deployment_id)
         assert served_by == set(models)
