@@ -154,9 +154,19 @@ async def test_a_file_404ing_for_a_moment_after_its_upload_is_served_by_the_same
         )
 
 
-async def test_a_retired_models_404_on_a_file_id_still_cools_its_deployment() -> None:
-    models = {"retired": "mistral/mistral-ocr-2505", "current": "mistral/mistral-ocr-2512"}
-    async with mistral_group(models) as (fakes, router, _):
+@pytest.mark.parametrize(
+    ("broken_model", "path", "outcome"),
+    [
+        pytest.param("mistral/mistral-ocr-2505", "", "retired", id="retired-model"),
+        # The same host under a path it has no route for: FastAPI's `{"detail": "Not Found"}`.
+        pytest.param("mistral/mistral-ocr-latest", "/wrong", "not_found", id="wrong-route"),
+    ],
+)
+async def test_a_404_naming_the_deployment_on_a_file_id_still_cools_it(
+    broken_model: str, path: str, outcome: str
+) -> None:
+    models = {"broken": broken_model, "current": "mistral/mistral-ocr-2512"}
+    async with mistral_group(models, paths={"broken": path}) as (fakes, router, _):
         files = fakes["current"].batch
         assert files is not None
         file_id = files.add_file(make_pdf(1))
@@ -164,26 +174,11 @@ async def test_a_retired_models_404_on_a_file_id_still_cools_its_deployment() ->
             response = await router.aocr("ocr", file_document(file_id))
             assert response.call_info is not None
             assert response.call_info.deployment_id == "current"
-        assert fakes["retired"].outcomes == {"retired": 1}  # asked once (no file retries)
-        health = router.health()["retired"]
+        assert fakes["broken"].outcomes == {outcome: 1}  # asked once (no file retries)
+        health = router.health()["broken"]
         assert health.status == "cooling" and health.reason == "NotFoundError 404"
         assert health.cooldown_until == FakeClock().now + LONG  # the clock never moved
         assert router.health()["current"].status == "healthy"
-
-
-async def test_a_wrong_route_404_on_a_file_id_still_cools_its_deployment() -> None:
-    models = {"wrong-path": "mistral/mistral-ocr-latest", "right": "mistral/mistral-ocr-latest"}
-    # The same host under a path it has no route for: FastAPI's `{"detail": "Not Found"}`.
-    async with mistral_group(models, paths={"wrong-path": "/wrong"}) as (fakes, router, _):
-        files = fakes["right"].batch
-        assert files is not None
-        file_id = files.add_file(make_pdf(1))
-        for _ in range(3):
-            response = await router.aocr("ocr", file_document(file_id))
-            assert response.call_info is not None
-            assert response.call_info.deployment_id == "right"
-        assert fakes["wrong-path"].outcomes == {"not_found": 1}
-        assert router.health()["wrong-path"].status == "cooling"
 
 
 async def test_the_file_retries_stay_inside_the_calls_timeout() -> None:
