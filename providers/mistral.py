@@ -66,10 +66,11 @@ class MistralProvider(Provider):
         def left() -> float | None:
             return None if limit is None else limit - (time.monotonic() - started)
 
-        for delay in FILE_ID_RETRY_DELAYS:
+        for number, delay in enumerate(FILE_ID_RETRY_DELAYS):
             attempt_started = time.monotonic()
             try:
-                return await super().send(request, client, timeout=left())
+                # The first call has the whole timeout; a retry has what is left of it.
+                return await super().send(request, client, timeout=left() if number else timeout)
             except FileIdNotFoundError:
                 remaining = left()
                 # Room for the wait and for another call as long as this one took, twice over.
