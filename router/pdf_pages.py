@@ -47,6 +47,10 @@ class _Base64File(io.RawIOBase):
         payload = len(text) - start
         self._size = payload // 4 * 3 - (text.endswith("==") + text.endswith("="))
 
+    def forget(self) -> None:
+        """Drop the text: whatever still holds this file no longer holds the document."""
+        self._text, self._size = "", 0
+
     def readable(self) -> bool:
         return True
 
@@ -80,13 +84,18 @@ def _count_with_pypdf(uri: str, start: int) -> int | None:
         import pypdf
     except ImportError:
         return None
+    raw = _Base64File(uri, start)
     try:
-        file = io.BufferedReader(_Base64File(uri, start), _READ_BUFFER)
+        file = io.BufferedReader(raw, _READ_BUFFER)
         trailer: Any = pypdf.PdfReader(file, strict=False).trailer
         count = trailer["/Root"]["/Pages"]["/Count"]
         count = int(count.get_object() if hasattr(count, "get_object") else count)
     except Exception:  # pypdf raises many kinds for a damaged or unusual file
         return None
+    finally:
+        # pypdf's reader is a reference cycle, freed by a later garbage collection, not when
+        # this returns: it must not keep the document (megabytes) alive until then.
+        raw.forget()
     return count if 0 < count <= MAX_COUNTED_PAGES else None
 
 
