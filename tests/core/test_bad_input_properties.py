@@ -53,7 +53,9 @@ parameters = st.dictionaries(
 
 def _build(document: Any, params: dict[str, Any]) -> OCRRequest | InvalidRequestError:
     try:
-        return OCRRequest.build(document, model="mistral-ocr-latest", **params)
+        # A generated parameter may itself be named "model": it then replaces the default, as
+        # a caller's keyword would (repeating model= would be a TypeError of the test's own call).
+        return OCRRequest.build(document, **{"model": "mistral-ocr-latest", **params})
     except InvalidRequestError as error:
         return error
 
