@@ -100,7 +100,7 @@ class AzureAIProvider(Provider):
             self._extra_secrets.append(self._api_key.get_secret_value())
         self._url = self.checked_url(azure_ocr_url(base, settings.api_version))
         # Replaces DNS in the download guard (tests); None uses the system resolver.
-        self._resolver = resolver
+        self.download_resolver = resolver
 
     def url(self) -> str:
         return self._url
@@ -130,7 +130,7 @@ class AzureAIProvider(Provider):
             raise
 
     async def prepare(self, request: OCRRequest, client: httpx.AsyncClient) -> OCRRequest:
-        return await inline_for(self, request, client, self._resolver)
+        return await inline_for(self, request, client, self.download_resolver)
 
     def body(self, request: OCRRequest) -> dict[str, Any]:
         return strict_annotations(super().body(request))

@@ -24,7 +24,7 @@ import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, ClassVar, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 import httpx
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
@@ -48,6 +48,9 @@ from router.errors import (
 from router.request_body import encode_body
 from router.transport import MAX_RESPONSE_BYTES
 from router.types import FileChunk, OCRRequest, OCRResponse, document_url_of
+
+if TYPE_CHECKING:
+    from providers.download import Resolver  # the guard's module loads only when it downloads
 
 TokenCallable = Callable[[], "str | Awaitable[str]"]
 # Tokens last about an hour, so four cover any request still in flight across a refresh.
@@ -157,6 +160,9 @@ class Provider(ABC):
     """One provider's HTTP dialect for Mistral OCR."""
 
     name: ClassVar[str]
+    # The DNS resolver of the download guard for a host that takes documents inline (None: the
+    # system's). Tests and callers give their own; sharding downloads through it too.
+    download_resolver: Resolver | None = None
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings

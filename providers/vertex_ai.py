@@ -93,7 +93,7 @@ class VertexAIProvider(Provider):
             vertex_ocr_url(self.project, self.location, settings.model, settings.api_base)
         )
         self.token_source = token_source or token_source_from_settings(settings)
-        self._resolver = resolver
+        self.download_resolver = resolver
 
     def url(self) -> str:
         return self._url
@@ -108,7 +108,7 @@ class VertexAIProvider(Provider):
         return {"Authorization": f"Bearer {token}"}
 
     async def prepare(self, request: OCRRequest, client: httpx.AsyncClient) -> OCRRequest:
-        return await inline_for(self, request, client, self._resolver)
+        return await inline_for(self, request, client, self.download_resolver)
 
     async def send(
         self, request: OCRRequest, client: httpx.AsyncClient, *, timeout: float | None = None

@@ -249,8 +249,9 @@ async def _downloaded(
     # the resolver tests give it).
     from providers.download import inline_remote_document  # rare: kept out of `import router`
 
-    resolver = getattr(provider, "_resolver", None)
-    return await inline_remote_document(request, client, provider.settings, resolver=resolver)
+    return await inline_remote_document(
+        request, client, provider.settings, resolver=provider.download_resolver
+    )
 
 
 class _ShardedRun:
