@@ -48,6 +48,9 @@ def test_reads_only_a_little_of_a_large_document(monkeypatch: pytest.MonkeyPatch
 
 def test_without_pypdf_the_bytes_are_scanned(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pdf_pages, "_count_with_pypdf", lambda text, start: None)
+    monkeypatch.setattr(
+        pdf_pages, "_SMALL_PDF_CHARS", 0
+    )  # the slice-by-slice scan, not the whole read
     monkeypatch.setattr(pdf_pages, "_SLICE_CHARS", 400)  # page objects cut by slice edges
     assert data_uri_pdf_page_count(uri(make_pdf(45))) == 45
 
@@ -57,3 +60,34 @@ def test_without_pypdf_the_bytes_are_scanned(monkeypatch: pytest.MonkeyPatch) ->
 )
 def test_a_damaged_or_empty_document_is_unknown(text: str) -> None:
     assert data_uri_pdf_page_count(text) is None
+
+
+def _not_called(text: str, start: int) -> int | None:
+    raise AssertionError("pypdf was asked")
+
+
+@pytest.mark.parametrize("pages", [1, 3, 45])
+def test_a_small_pdf_is_counted_without_pypdf(monkeypatch: pytest.MonkeyPatch, pages: int) -> None:
+    monkeypatch.setattr(pdf_pages, "_count_with_pypdf", _not_called)
+    assert data_uri_pdf_page_count(uri(make_pdf(pages))) == pages
+
+
+def test_a_small_pdf_updated_in_place_is_counted_by_pypdf() -> None:
+    # An incremental update that removes a page leaves the old page object in the bytes.
+    first = io.BytesIO()
+    writer = pypdf.PdfWriter()
+    for _ in range(3):
+        writer.add_blank_page(100, 100)
+    writer.write(first)
+    updater = pypdf.PdfWriter(pypdf.PdfReader(io.BytesIO(first.getvalue())), incremental=True)
+    updater.remove_page(0)
+    updated = io.BytesIO()
+    updater.write(updated)
+    content = updated.getvalue()
+    assert len(pdf_pages._PAGE_OBJECT.findall(content)) == 3  # the removed page still stands
+    assert data_uri_pdf_page_count(uri(content)) == 2
+
+
+def test_a_page_object_outside_the_page_tree_is_not_counted() -> None:
+    stray = make_pdf(3) + b"\n99 0 obj\n<< /Type /Page >>\nendobj\n"
+    assert data_uri_pdf_page_count(uri(stray)) == 3
