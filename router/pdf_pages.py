@@ -15,6 +15,13 @@ because opening pypdf's reader costs more than the rest of a call (about 0.13 ms
 `/Count` in a file written once (one `startxref`, so no page an update replaced still stands in
 the bytes). Any doubt goes to pypdf.
 
+A larger PDF with a classic cross-reference table written once (no `/Prev`, no `/XRefStm`, not
+encrypted) is read the way pypdf would read it, without pypdf's reader: `startxref` at the end,
+the table's entries for the catalog and the page tree's root (20 bytes each, by position), and
+those two objects, each checked to sit where the table says. That decodes a few KB instead of
+opening a reader (about 0.8 ms for a 1 MB scan, on every request). Anything else (an xref
+stream, an update, an indirect `/Count`, an offset that does not hold its object) goes to pypdf.
+
 The answer may be None ("unknown": pages compressed in object streams and no pypdf, or a damaged
 file): routing then lets the host decide, and a host's page-limit refusal still moves the request
 to a deployment that takes it. Counted once per request, never per attempt.
@@ -34,6 +41,18 @@ _OVERLAP = 32  # bytes kept from the previous slice, so a token cut by a slice e
 _READ_BUFFER = 64 * 1024
 _SMALL_PDF_CHARS = 4 * 16 * 1024  # base64 characters (48 KB of PDF) read whole before pypdf
 _PAGE_TREE_COUNT = re.compile(rb"/Count\s+(\d{1,7})(?!\d)")
+_TAIL_BYTES = 1024  # where the last `startxref` is looked for
+_MAX_XREF_BYTES = 4 * 1024 * 1024  # a longer table (200,000 objects) is left to pypdf
+_OBJECT_WINDOW = 4096  # bytes read at an object's offset: a catalog or page tree root fits
+_STARTXREF = re.compile(rb"startxref\s+(\d{1,15})\s+%%EOF\s*$")
+_SUBSECTION = re.compile(rb"[ \t\r\n]*(\d{1,10})[ \t]+(\d{1,10})[ \t]*(?:\r\n|\r|\n)")
+_ENTRY = re.compile(rb"(\d{10}) (\d{5}) n(?: \r| \n|\r\n)")
+_TRAILER = re.compile(rb"[ \t\r\n]*trailer\s*<<")
+_REFERENCE = rb"\s+(\d{1,10})\s+(\d{1,5})\s+R"
+_ROOT = re.compile(rb"/Root" + _REFERENCE)
+_PAGES = re.compile(rb"/Pages" + _REFERENCE)
+_DIRECT_COUNT = re.compile(rb"/Count\s+(\d{1,7})(?![\d.])(?!\s+\d+\s+R)")
+_ANY_COUNT = re.compile(rb"/Count(?![A-Za-z0-9_.#-])")
 
 
 def data_uri_pdf_page_count(uri: str) -> int | None:
@@ -45,6 +64,9 @@ def data_uri_pdf_page_count(uri: str) -> int | None:
         count = _small_pdf_count(uri, start)
         if count is not None:
             return count
+    count = _xref_count(uri, start)
+    if count is not None:
+        return count
     count = _count_with_pypdf(uri, start)
     return count if count is not None else _scan(uri, start)
 
@@ -104,6 +126,97 @@ class _Base64File(io.RawIOBase):
         buffer[: len(chunk)] = chunk
         self._position += len(chunk)
         return len(chunk)
+
+
+def _xref_count(uri: str, start: int) -> int | None:
+    """The page tree's `/Count` through a classic cross-reference table written once, or None
+    (not such a file, or anything unexpected): pypdf decides then."""
+    file = _Base64File(uri, start)
+    try:
+        return _xref_count_of(file)
+    except (binascii.Error, ValueError):
+        return None
+    finally:
+        file.forget()
+
+
+def _read_at(file: _Base64File, offset: int, size: int) -> bytes:
+    file.seek(offset)
+    buffer = bytearray(size)
+    return bytes(buffer[: file.readinto(buffer)])
+
+
+def _xref_count_of(file: _Base64File) -> int | None:
+    size = file.seek(0, io.SEEK_END)
+    tail = _read_at(file, max(0, size - _TAIL_BYTES), _TAIL_BYTES)
+    found = _STARTXREF.search(tail, max(0, tail.rfind(b"startxref")))
+    if found is None:
+        return None
+    xref_at = int(found.group(1))
+    if not 0 <= xref_at < size or size - xref_at > _MAX_XREF_BYTES:
+        return None
+    table = _read_at(file, xref_at, size - xref_at)
+    if not table.startswith(b"xref"):
+        return None  # an xref stream (PDF 1.5 object streams): pypdf reads those
+    sections: list[tuple[int, int, int]] = []  # (first object, entries, where they start)
+    position = 4
+    while (subsection := _SUBSECTION.match(table, position)) is not None:
+        first, entries = int(subsection.group(1)), int(subsection.group(2))
+        sections.append((first, entries, subsection.end()))
+        position = subsection.end() + 20 * entries
+    trailer_start = _TRAILER.match(table, position)
+    if trailer_start is None:
+        return None
+    trailer = table[trailer_start.end() : table.rfind(b"startxref")]
+    if b"/Prev" in trailer or b"/XRefStm" in trailer or b"/Encrypt" in trailer:
+        return None  # updated in place, hybrid, or encrypted: pypdf's reading, as before
+    root = _single(_ROOT, trailer)
+    catalog = root and _object(file, table, sections, root)
+    pages = catalog and _single(_PAGES, catalog)
+    tree = pages and _object(file, table, sections, pages)
+    if not tree or len(_ANY_COUNT.findall(tree)) != 1:
+        return None
+    count = _DIRECT_COUNT.search(tree)
+    if count is None:
+        return None  # an indirect /Count
+    pages_count = int(count.group(1))
+    return pages_count if 0 < pages_count <= MAX_COUNTED_PAGES else None
+
+
+def _single(pattern: re.Pattern[bytes], text: bytes) -> tuple[int, int] | None:
+    """The one reference `pattern` finds in `text` (object, generation), or None."""
+    matches = pattern.findall(text)
+    if len(matches) != 1:
+        return None
+    number, generation = matches[0]
+    return int(number), int(generation)
+
+
+def _object(
+    file: _Base64File,
+    table: bytes,
+    sections: list[tuple[int, int, int]],
+    reference: tuple[int, int],
+) -> bytes | None:
+    """The text of object `reference` up to its `endobj`, when the table gives it one offset
+    and that offset holds it; else None."""
+    number, generation = reference
+    entries = [
+        table[start + 20 * (number - first) : start + 20 * (number - first + 1)]
+        for first, count, start in sections
+        if first <= number < first + count
+    ]
+    if len(entries) != 1:
+        return None
+    entry = _ENTRY.fullmatch(entries[0])
+    if entry is None or int(entry.group(2)) != generation:
+        return None
+    window = _read_at(file, int(entry.group(1)), _OBJECT_WINDOW)
+    header = re.match(rb"\s*%d\s+%d\s+obj(?![A-Za-z0-9_.#-])" % reference, window)
+    end = window.find(b"endobj")
+    if header is None or end < 0 or b"stream" in window[header.end() : end]:
+        return None
+    return window[header.end() : end]
 
 
 def _count_with_pypdf(uri: str, start: int) -> int | None:

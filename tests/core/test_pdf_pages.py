@@ -91,3 +91,58 @@ def test_a_small_pdf_updated_in_place_is_counted_by_pypdf() -> None:
 def test_a_page_object_outside_the_page_tree_is_not_counted() -> None:
     stray = make_pdf(3) + b"\n99 0 obj\n<< /Type /Page >>\nendobj\n"
     assert data_uri_pdf_page_count(uri(stray)) == 3
+
+
+@pytest.mark.parametrize("pages", [1, 45])
+def test_a_large_pdf_is_counted_from_its_cross_reference_table(
+    monkeypatch: pytest.MonkeyPatch, pages: int
+) -> None:
+    monkeypatch.setattr(pdf_pages, "_count_with_pypdf", _not_called)
+    document = uri(make_pdf(pages, image_bytes=70 * 1024 // pages))  # past the small read
+    assert len(document) > pdf_pages._SMALL_PDF_CHARS
+    assert data_uri_pdf_page_count(document) == pages
+
+
+def _large_updated_pdf() -> bytes:
+    first = io.BytesIO()
+    writer = pypdf.PdfWriter()
+    for _ in range(3):
+        writer.add_blank_page(100, 100)
+    writer.add_attachment("scan.bin", bytes(range(256)) * 256)  # 64 KB: past the small read
+    writer.write(first)
+    updater = pypdf.PdfWriter(pypdf.PdfReader(io.BytesIO(first.getvalue())), incremental=True)
+    updater.remove_page(0)
+    updated = io.BytesIO()
+    updater.write(updated)
+    return updated.getvalue()
+
+
+def test_a_large_pdf_updated_in_place_is_counted_by_pypdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    content = _large_updated_pdf()
+    assert b"/Prev" in content and len(content) > 48 * 1024
+    asked: list[int] = []
+    original = pdf_pages._count_with_pypdf
+
+    def spy(text: str, start: int) -> int | None:
+        asked.append(1)
+        return original(text, start)
+
+    monkeypatch.setattr(pdf_pages, "_count_with_pypdf", spy)
+    assert data_uri_pdf_page_count(uri(content)) == 2
+    assert asked == [1]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"/Count 3", b"/Count 9 0 R"),  # an indirect /Count
+        (b"xref\n0 ", b"xref\n1 "),  # the table's offsets off by one object
+    ],
+)
+def test_an_unexpected_cross_reference_reading_goes_to_pypdf(old: bytes, new: bytes) -> None:
+    content = make_pdf(3, image_bytes=20 * 1024)
+    assert old in content
+    changed = uri(content.replace(old, new, 1))
+    start = changed.find(",") + 1
+    assert pdf_pages._xref_count(changed, start) is None
+    assert pdf_pages._xref_count(uri(content), start) == 3
