@@ -20,8 +20,9 @@ def seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds >= 0")
+    # Finite too: `--latency-per-page inf` would hang every answer, as `slow:inf` once did.
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of seconds >= 0")
     return value
 
 
